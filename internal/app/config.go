@@ -1,0 +1,187 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Backend selects the feed store and change source.
+type Backend string
+
+// The back ends.
+const (
+	// BackendEmbedded keeps items and the change log in one local file.
+	BackendEmbedded Backend = "embedded"
+	// BackendAWS uses DynamoDB and Kinesis (or emulators at given endpoints).
+	BackendAWS Backend = "aws"
+)
+
+// Config is the server's configuration, read from the environment.
+type Config struct {
+	Addr    string
+	Backend Backend
+	DataDir string
+
+	Table            string
+	Stream           string
+	Region           string
+	DynamoDBEndpoint string
+	KinesisEndpoint  string
+	AccessKeyID      string
+	SecretAccessKey  string
+
+	APIKeys     string // key spec: principal:role:sha256hex entries
+	APIKeysFile string
+
+	MaxBodyBytes  int64
+	ProviderRate  float64
+	ProviderBurst int
+	OddsTTL       time.Duration
+
+	ShutdownTimeout time.Duration
+	LogLevel        string
+}
+
+// envVar describes one configuration variable: its name, default, help and
+// how it is parsed into the Config.
+type envVar struct {
+	name, def, help string
+	set             func(c *Config, v string) error
+}
+
+func str(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+// envVars is the table of every variable: the README's configuration table
+// is generated from the same data by `oddsfeed serve --help`.
+var envVars = []envVar{
+	{"ODDSFEED_ADDR", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)", func(c *Config, v string) error {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return errors.New("must be host:port, e.g. :8080")
+		}
+		c.Addr = v
+		return nil
+	}},
+	{"ODDSFEED_BACKEND", "embedded", "feed store: embedded (local file, no services) or aws (DynamoDB + Kinesis)", func(c *Config, v string) error {
+		switch Backend(v) {
+		case BackendEmbedded, BackendAWS:
+			c.Backend = Backend(v)
+			return nil
+		}
+		return errors.New("must be embedded or aws")
+	}},
+	{"ODDSFEED_DATA_DIR", "./data", "directory of the embedded back end's data and generated dev keys", str(func(c *Config) *string { return &c.DataDir })},
+	{"ODDSFEED_TABLE", "oddsfeed", "DynamoDB table (aws back end)", str(func(c *Config) *string { return &c.Table })},
+	{"ODDSFEED_STREAM", "oddsfeed-changes", "Kinesis stream of the table's changes (aws back end)", str(func(c *Config) *string { return &c.Stream })},
+	{"AWS_REGION", "us-east-1", "AWS region (aws back end)", str(func(c *Config) *string { return &c.Region })},
+	{"ODDSFEED_DYNAMODB_ENDPOINT", "", "DynamoDB endpoint URL, e.g. http://localhost:8000 for DynamoDB Local; empty = AWS", urlVar(func(c *Config) *string { return &c.DynamoDBEndpoint })},
+	{"ODDSFEED_KINESIS_ENDPOINT", "", "Kinesis endpoint URL, e.g. http://localhost:4568 for kinesis-mock; empty = AWS", urlVar(func(c *Config) *string { return &c.KinesisEndpoint })},
+	{"AWS_ACCESS_KEY_ID", "", "static AWS credentials (else the default AWS credential chain)", str(func(c *Config) *string { return &c.AccessKeyID })},
+	{"AWS_SECRET_ACCESS_KEY", "", "static AWS credentials (never logged)", str(func(c *Config) *string { return &c.SecretAccessKey })},
+	{"ODDSFEED_API_KEYS", "", "API keys as principal:role:sha256hex, comma separated (make them with `oddsfeed keygen`)", str(func(c *Config) *string { return &c.APIKeys })},
+	{"ODDSFEED_API_KEYS_FILE", "", "file of API keys, one principal:role:sha256hex per line; if neither is set, dev keys are generated into the data dir", str(func(c *Config) *string { return &c.APIKeysFile })},
+	{"ODDSFEED_MAX_BODY_BYTES", "2097152", "largest request body accepted (bytes)", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 {
+			return errors.New("must be an integer >= 1024")
+		}
+		c.MaxBodyBytes = n
+		return nil
+	}},
+	{"ODDSFEED_PROVIDER_RATE", "200000", "odds per second each provider may post (token bucket)", func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			return errors.New("must be a number > 0")
+		}
+		c.ProviderRate = f
+		return nil
+	}},
+	{"ODDSFEED_PROVIDER_BURST", "20000", "odds a provider may post at once above the rate", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 500 {
+			return errors.New("must be an integer >= 500 (one full batch)")
+		}
+		c.ProviderBurst = n
+		return nil
+	}},
+	{"ODDSFEED_ODDS_TTL", "8760h", "how long odds are kept before the store's TTL expires them (0 = forever)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return errors.New("must be a duration such as 8760h, or 0")
+		}
+		c.OddsTTL = d
+		return nil
+	}},
+	{"ODDSFEED_SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for requests in flight", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return errors.New("must be a positive duration such as 15s")
+		}
+		c.ShutdownTimeout = d
+		return nil
+	}},
+	{"ODDSFEED_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
+		switch v {
+		case "debug", "info", "warn", "error":
+			c.LogLevel = v
+			return nil
+		}
+		return errors.New("must be debug, info, warn or error")
+	}},
+}
+
+func urlVar(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			return errors.New("must be an http:// or https:// URL")
+		}
+		*p(c) = v
+		return nil
+	}
+}
+
+// LoadConfig reads the configuration from getenv, applying defaults. The
+// error names every bad variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	var c Config
+	var errs []error
+	for _, v := range envVars {
+		val := getenv(v.name)
+		if val == "" {
+			val = v.def
+		}
+		if err := v.set(&c, val); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", v.name, redact(v.name, val), err))
+		}
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// redact hides values of secret variables in error messages.
+func redact(name, val string) string {
+	if strings.Contains(name, "SECRET") || name == "ODDSFEED_API_KEYS" {
+		return "<redacted>"
+	}
+	return val
+}
+
+// ConfigHelp lists every variable with its default, for --help and README.
+func ConfigHelp() string {
+	var b strings.Builder
+	for _, v := range envVars {
+		def := v.def
+		if def == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(&b, "  %-28s %s (default %s)\n", v.name, v.help, def)
+	}
+	return b.String()
+}

@@ -1,0 +1,149 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/oddsfeed/oddsfeed/internal/auth"
+)
+
+// devKeysFile is where dev keys are written when no keys are configured.
+const devKeysFile = "dev-keys.txt"
+
+// loadKeyring builds the keyring from the configuration. With no keys
+// configured it makes (once) a provider, an analyst and an admin key for
+// local development and writes them, readable only by the owner, into the
+// data directory; the keys themselves are never logged.
+func loadKeyring(cfg Config, log func(msg string, args ...any)) (*auth.Keyring, error) {
+	spec := cfg.APIKeys
+	if cfg.APIKeysFile != "" {
+		b, err := os.ReadFile(cfg.APIKeysFile)
+		if err != nil {
+			return nil, fmt.Errorf("ODDSFEED_API_KEYS_FILE: %w", err)
+		}
+		spec += "\n" + string(b)
+	}
+	if strings.TrimSpace(spec) != "" {
+		k, err := auth.ParseKeyring(spec)
+		if err != nil {
+			return nil, fmt.Errorf("API keys (ODDSFEED_API_KEYS / ODDSFEED_API_KEYS_FILE): %w", err)
+		}
+		return k, nil
+	}
+	if cfg.Backend != BackendEmbedded {
+		return nil, errors.New("no API keys: set ODDSFEED_API_KEYS or ODDSFEED_API_KEYS_FILE (make keys with `oddsfeed keygen`)")
+	}
+	path := filepath.Join(cfg.DataDir, devKeysFile)
+	keys, err := readDevKeys(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		keys, err = writeDevKeys(path)
+		if err == nil {
+			log("no API keys configured: generated development keys", "file", path)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("development keys %s: %w", path, err)
+	}
+	k, err := auth.ParseKeyring("")
+	if err != nil {
+		return nil, err
+	}
+	for _, dk := range keys {
+		k.Add(auth.Principal{Name: dk.name, Role: dk.role}, auth.HashKey(dk.key))
+	}
+	log("using development API keys", "file", path)
+	return k, nil
+}
+
+type devKey struct {
+	name string
+	role auth.Role
+	key  string
+}
+
+// readDevKeys reads lines "name role key".
+func readDevKeys(path string) ([]devKey, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var keys []devKey
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		parts := strings.Fields(line)
+		if len(parts) != 3 {
+			return nil, errors.New("malformed line (want: name role key)")
+		}
+		keys = append(keys, devKey{parts[0], auth.Role(parts[1]), parts[2]})
+	}
+	return keys, sc.Err()
+}
+
+func writeDevKeys(path string) ([]devKey, error) {
+	var keys []devKey
+	var b strings.Builder
+	b.WriteString("# oddsfeed development API keys (generated; for local use only)\n# name role key\n")
+	for _, p := range []struct {
+		name string
+		role auth.Role
+	}{{"dev-provider", auth.RoleProvider}, {"dev-analyst", auth.RoleAnalyst}, {"dev-admin", auth.RoleAdmin}} {
+		key, _ := auth.NewKey()
+		keys = append(keys, devKey{p.name, p.role, key})
+		fmt.Fprintf(&b, "%s %s %s\n", p.name, p.role, key)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return nil, err
+	}
+	return keys, nil
+}
+
+// DevKey returns the development key of a role from a data directory, for
+// the simulator and tests.
+func DevKey(dataDir string, role auth.Role) (string, error) {
+	keys, err := readDevKeys(filepath.Join(dataDir, devKeysFile))
+	if err != nil {
+		return "", err
+	}
+	for _, k := range keys {
+		if k.role == role {
+			return k.key, nil
+		}
+	}
+	return "", fmt.Errorf("no %s key in %s", role, dataDir)
+}
+
+func runKeygen(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "keygen", "Make a random API key. Give the key to its holder; put the printed principal:role:hash line into ODDSFEED_API_KEYS (or its file). Only the hash is stored.", false)
+	principal := fs.String("principal", "", "name of the key's holder, e.g. a provider id (required)")
+	role := fs.String("role", "provider", "provider, analyst or admin")
+	if done, err := parseFlags(fs, args); done {
+		return err
+	}
+	switch auth.Role(*role) {
+	case auth.RoleProvider, auth.RoleAnalyst, auth.RoleAdmin:
+	default:
+		fmt.Fprintln(env.Stderr, "keygen: -role must be provider, analyst or admin")
+		return ErrUsage
+	}
+	if *principal == "" || strings.ContainsAny(*principal, ":,\n ") {
+		fmt.Fprintln(env.Stderr, "keygen: -principal is required and may not contain ':', ',' or spaces")
+		return ErrUsage
+	}
+	key, hash := auth.NewKey()
+	fmt.Fprintf(env.Stdout, "key:    %s\nconfig: %s:%s:%s\n", key, *principal, *role, hash)
+	return nil
+}

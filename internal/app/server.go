@@ -1,0 +1,192 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/oddsfeed/oddsfeed/internal/auth"
+	"github.com/oddsfeed/oddsfeed/internal/awsclient"
+	"github.com/oddsfeed/oddsfeed/internal/feedread"
+	"github.com/oddsfeed/oddsfeed/internal/ingest"
+	"github.com/oddsfeed/oddsfeed/internal/store"
+	"github.com/oddsfeed/oddsfeed/internal/store/dynamo"
+	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
+)
+
+// ListeningPrefix starts the line serve prints once it accepts connections,
+// followed by the base URL. Tests and scripts wait for it.
+const ListeningPrefix = "oddsfeed listening on "
+
+func runServe(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "serve", "Run the HTTP server: provider ingest, analyst reads and the live stream.\nStops gracefully on SIGINT/SIGTERM.", true)
+	addr := fs.String("addr", "", "listen address (overrides ODDSFEED_ADDR)")
+	if done, err := parseFlags(fs, args); done {
+		return err
+	}
+	cfg, err := LoadConfig(env.Getenv)
+	if err != nil {
+		return err
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	log := newLogger(env.Stderr, cfg.LogLevel)
+	srv, err := NewServer(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx, func(url string) { fmt.Fprintln(env.Stdout, ListeningPrefix+url) })
+}
+
+// Server is a configured oddsfeed server.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	store  store.FeedStore
+	router http.Handler
+	closer []func() error
+}
+
+// NewServer opens the back end and builds the router.
+func NewServer(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log}
+	keys, err := loadKeyring(cfg, func(msg string, args ...any) { log.Info(msg, args...) })
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.store = st
+	s.closer = append(s.closer, st.Close)
+	s.router = s.routes(keys)
+	return s, nil
+}
+
+func openStore(ctx context.Context, cfg Config) (store.FeedStore, error) {
+	switch cfg.Backend {
+	case BackendEmbedded:
+		st, err := embedded.Open(filepath.Join(cfg.DataDir, "embedded"), embedded.Options{OddsTTL: cfg.OddsTTL})
+		if err != nil {
+			return nil, fmt.Errorf("open embedded store in %s: %w", cfg.DataDir, err)
+		}
+		return st, nil
+	case BackendAWS:
+		o := awsOptions(cfg)
+		awsCfg, err := awsclient.Load(ctx, o)
+		if err != nil {
+			return nil, fmt.Errorf("aws configuration: %w", err)
+		}
+		return dynamo.New(awsclient.DynamoDB(awsCfg, o), dynamo.Options{Table: cfg.Table, OddsTTL: cfg.OddsTTL}), nil
+	}
+	return nil, fmt.Errorf("unknown back end %q", cfg.Backend)
+}
+
+func awsOptions(cfg Config) awsclient.Options {
+	return awsclient.Options{
+		Region:           cfg.Region,
+		DynamoDBEndpoint: cfg.DynamoDBEndpoint,
+		KinesisEndpoint:  cfg.KinesisEndpoint,
+		AccessKeyID:      cfg.AccessKeyID,
+		SecretAccessKey:  cfg.SecretAccessKey,
+	}
+}
+
+func (s *Server) routes(keys *auth.Keyring) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.RealIP, s.logRequests, middleware.Recoverer)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+
+	in := ingest.New(s.store, ingest.Options{
+		MaxBodyBytes: s.cfg.MaxBodyBytes,
+		Rate:         s.cfg.ProviderRate,
+		Burst:        s.cfg.ProviderBurst,
+		Logger:       s.log,
+	})
+	rd := feedread.New(s.store, feedread.Options{})
+	r.Group(func(r chi.Router) {
+		r.Use(auth.Require(keys, auth.RoleProvider, auth.RoleAdmin))
+		in.Routes(r)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(auth.Require(keys, auth.RoleAnalyst, auth.RoleAdmin))
+		rd.Routes(r)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(auth.Require(keys, auth.RoleProvider, auth.RoleAnalyst, auth.RoleAdmin))
+		rd.ReferenceRoutes(r)
+	})
+	return r
+}
+
+// logRequests logs one line per request: never headers, so never keys.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		start := time.Now()
+		next.ServeHTTP(ww, r)
+		lvl := slog.LevelDebug
+		if ww.Status() >= 500 {
+			lvl = slog.LevelWarn
+		}
+		s.log.Log(r.Context(), lvl, "request", "id", middleware.GetReqID(r.Context()), "method", r.Method,
+			"path", r.URL.Path, "status", ww.Status(), "bytes", ww.BytesWritten(), "duration", time.Since(start))
+	})
+}
+
+// Handler returns the server's router, for tests.
+func (s *Server) Handler() http.Handler { return s.router }
+
+// Serve listens on the configured address, calls ready with the base URL
+// once connections are accepted, and serves until ctx ends; then it stops
+// accepting, waits for requests in flight (up to the shutdown timeout) and
+// closes the back end.
+func (s *Server) Serve(ctx context.Context, ready func(url string)) error {
+	defer s.close()
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (ODDSFEED_ADDR): %w", s.cfg.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           s.router,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	s.log.Info("listening", "url", url, "backend", s.cfg.Backend)
+	if ready != nil {
+		ready(url)
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) close() {
+	for i := len(s.closer) - 1; i >= 0; i-- {
+		if err := s.closer[i](); err != nil {
+			s.log.Warn("close", "err", err)
+		}
+	}
+}

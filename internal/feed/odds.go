@@ -1,0 +1,112 @@
+package feed
+
+import (
+	"math"
+	"time"
+)
+
+// MaxFutureSkew is how far in the future an observation may be stamped
+// before it is refused: providers' clocks drift, but not by minutes.
+const MaxFutureSkew = 5 * time.Minute
+
+// MaxSpread bounds a point spread in absolute value.
+const MaxSpread = 1000
+
+// MaxAmerican bounds American odds in absolute value (+100000 is 1000/1).
+const MaxAmerican = 100000
+
+// Odds is one provider's quote for a game at one instant: the point spread
+// for each side and the price of each side in American format.
+//
+// The key of an odds item is (GameID, Provider, ObservedAt): the same key
+// posted twice is stored once.
+type Odds struct {
+	GameID     string    `json:"gameId"`
+	Provider   string    `json:"provider"`
+	ObservedAt time.Time `json:"observedAt"`
+	AwaySpread float64   `json:"awaySpread"`
+	HomeSpread float64   `json:"homeSpread"`
+	AwayOdds   int       `json:"awayOdds"`
+	HomeOdds   int       `json:"homeOdds"`
+	// ReceivedAt is stamped by the server when the request arrives.
+	ReceivedAt time.Time `json:"receivedAt"`
+	// Version is set by the store. Odds items are immutable, so it is 1.
+	Version int64 `json:"version"`
+}
+
+// Validate checks an odds item as a provider sends it. now is the server's
+// clock, used to refuse observations stamped too far in the future.
+func (o Odds) Validate(now time.Time) FieldErrors {
+	var errs FieldErrors
+	if err := ValidateID(o.GameID); err != "" {
+		errs = append(errs, FieldError{Field: "gameId", Reason: err})
+	}
+	if err := ValidateID(o.Provider); err != "" {
+		errs = append(errs, FieldError{Field: "provider", Reason: err})
+	}
+	switch {
+	case o.ObservedAt.IsZero():
+		errs = append(errs, FieldError{Field: "observedAt", Reason: "is required"})
+	case o.ObservedAt.After(now.Add(MaxFutureSkew)):
+		errs = append(errs, FieldError{Field: "observedAt", Reason: "is more than 5m in the future"})
+	case o.ObservedAt.Year() < 2000:
+		errs = append(errs, FieldError{Field: "observedAt", Reason: "is before the year 2000"})
+	}
+	if r := validateSpread(o.AwaySpread); r != "" {
+		errs = append(errs, FieldError{Field: "awaySpread", Reason: r})
+	}
+	if r := validateSpread(o.HomeSpread); r != "" {
+		errs = append(errs, FieldError{Field: "homeSpread", Reason: r})
+	}
+	if r := ValidateAmerican(o.AwayOdds); r != "" {
+		errs = append(errs, FieldError{Field: "awayOdds", Reason: r})
+	}
+	if r := ValidateAmerican(o.HomeOdds); r != "" {
+		errs = append(errs, FieldError{Field: "homeOdds", Reason: r})
+	}
+	return errs
+}
+
+// ValidateAmerican checks a price in American format: -100 or below, or
+// +100 or above (-99..+99 do not exist in that format). It returns "" when
+// valid, else the reason.
+func ValidateAmerican(v int) string {
+	if v > -100 && v < 100 {
+		return "American odds must be <= -100 or >= +100"
+	}
+	if v > MaxAmerican || v < -MaxAmerican {
+		return "American odds must be within ±100000"
+	}
+	return ""
+}
+
+func validateSpread(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "must be a finite number"
+	}
+	if math.Abs(v) > MaxSpread {
+		return "must be within ±1000"
+	}
+	if v*2 != math.Trunc(v*2) {
+		return "must be a multiple of 0.5"
+	}
+	return ""
+}
+
+// ImpliedProbability converts American odds to the bookmaker's implied
+// probability of that side winning (0..1).
+func ImpliedProbability(american int) float64 {
+	if american < 0 {
+		a := float64(-american)
+		return a / (a + 100)
+	}
+	return 100 / (float64(american) + 100)
+}
+
+// SameContent reports whether two odds items carry the same quote, ignoring
+// ReceivedAt and Version, which the server sets.
+func (o Odds) SameContent(p Odds) bool {
+	return o.GameID == p.GameID && o.Provider == p.Provider && o.ObservedAt.Equal(p.ObservedAt) &&
+		o.AwaySpread == p.AwaySpread && o.HomeSpread == p.HomeSpread &&
+		o.AwayOdds == p.AwayOdds && o.HomeOdds == p.HomeOdds
+}
