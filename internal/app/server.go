@@ -20,6 +20,7 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/store"
 	"github.com/oddsfeed/oddsfeed/internal/store/dynamo"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
+	"github.com/oddsfeed/oddsfeed/web"
 )
 
 // ListeningPrefix starts the line serve prints once it accepts connections,
@@ -106,6 +107,7 @@ func (s *Server) routes(keys *auth.Keyring) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, middleware.RealIP, s.logRequests, middleware.Recoverer)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.ServeFileFS(w, r, web.Files, "index.html") })
 
 	in := ingest.New(s.store, ingest.Options{
 		MaxBodyBytes: s.cfg.MaxBodyBytes,

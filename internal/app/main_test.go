@@ -1,0 +1,88 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oddsfeed/oddsfeed/internal/app"
+	"github.com/oddsfeed/oddsfeed/internal/harness"
+)
+
+var env *harness.Env
+
+// childServerEnv, when set, makes the test binary run `oddsfeed serve`
+// instead of the tests: the crash test starts and SIGKILLs such children.
+const childServerEnv = "ODDSFEED_TEST_CHILD_SERVE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childServerEnv) != "" {
+		err := app.Run(context.Background(), app.Env{Args: []string{"serve"}, Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	harness.Run(m, &env, harness.DynamoDB|harness.Kinesis)
+}
+
+// serve starts the server through app.Run, as main does, on port 0, and
+// returns its base URL. It stops when the test ends.
+func serve(t *testing.T, vars map[string]string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	getenv := func(k string) string { return vars[k] }
+	go func() {
+		done <- app.Run(ctx, app.Env{Args: []string{"serve"}, Getenv: getenv, Stdout: pw, Stderr: io.Discard})
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("server did not shut down within 20s")
+		}
+	})
+	url, err := waitListening(pr)
+	if err != nil {
+		t.Fatalf("server did not start: %v (%v)", err, drain(done))
+	}
+	go io.Copy(io.Discard, pr)
+	return url
+}
+
+func drain(done chan error) error {
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(100 * time.Millisecond):
+		return nil
+	}
+}
+
+// waitListening reads lines until the listening line and returns its URL.
+func waitListening(r io.Reader) (string, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if url, ok := strings.CutPrefix(sc.Text(), app.ListeningPrefix); ok {
+			return url, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	return "", errors.New("output ended before the listening line")
+}
