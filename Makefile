@@ -1,0 +1,34 @@
+# Build, test and run oddsfeed. `make test` is what CI runs (.ci/run).
+
+EMULATORS := internal/harness/emulators
+# Written after a successful `npm ci`; reinstalls only when the pins change.
+EMULATORS_STAMP := $(EMULATORS)/node_modules/.installed
+
+GO ?= go
+
+.PHONY: deps test build run bench fmt-check
+
+# npm-installed emulators (DynamoDB Local, kinesis-mock) used by the test harness.
+deps: $(EMULATORS_STAMP)
+
+$(EMULATORS_STAMP): $(EMULATORS)/package.json $(EMULATORS)/package-lock.json
+	npm ci --prefix $(EMULATORS) --no-audit --no-fund
+	touch $@
+
+test: deps fmt-check
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+build:
+	$(GO) build -o bin/oddsfeed ./cmd/oddsfeed
+
+run:
+	$(GO) run ./cmd/oddsfeed serve
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/bench/...
+
+# gofmt -l must print nothing.
+fmt-check:
+	@files="$$(find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l)"; \
+	if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi

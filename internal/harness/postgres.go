@@ -1,0 +1,267 @@
+package harness
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// PostgresServer is a PostgreSQL server for tests: one started by
+// [StartPostgres] or, when TEST_DATABASE_URL is set, that external server.
+type PostgresServer struct {
+	Service
+	// DSN connects to the "postgres" database as a superuser. Tests should
+	// prefer a database of their own from NewDatabase.
+	DSN string
+}
+
+// StartPostgres returns a running PostgreSQL server. If TEST_DATABASE_URL is
+// set, it checks that the server there answers and uses it (Stop then does
+// nothing). Otherwise it runs initdb in a temporary directory and starts
+// postgres on a free port of 127.0.0.1, durability off, as the "postgres" OS
+// user when the test runs as root. The DSN is then
+// "postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable" (trust auth).
+func StartPostgres() (*PostgresServer, error) {
+	const name = "postgres"
+	if dsn := os.Getenv("TEST_DATABASE_URL"); dsn != "" {
+		if _, err := dsnWithDatabase(dsn, "postgres"); err != nil {
+			return nil, fmt.Errorf("%s: TEST_DATABASE_URL: %w", name, err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := pingPostgres(ctx, dsn); err != nil {
+			return nil, fmt.Errorf("%s: TEST_DATABASE_URL is set but its server does not answer: %w", name, err)
+		}
+		return &PostgresServer{Service: Service{Name: name, URL: dsn}, DSN: dsn}, nil
+	}
+
+	bin, err := postgresBinDir()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var cred *syscall.Credential
+	var uid, gid int
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return nil, fmt.Errorf("%s: postgres refuses to run as root and there is no \"postgres\" OS user to run it as (%v); "+
+				"install it with apt-get install -y postgresql, or create it: useradd --system postgres", name, err)
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	}
+	dir, err := newTempDir(name)
+	if err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, name+".log")
+	dataDir := filepath.Join(dir, "data")
+	if cred != nil {
+		// The temporary directory must be reachable by the postgres user;
+		// the default temp dir (/tmp) is, and MkdirTemp makes it 0700.
+		if err := os.Chown(dir, uid, gid); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	env := append(os.Environ(), "LC_ALL=C", "LANG=C")
+
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", dataDir, "-U", "postgres",
+		"--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
+	initdb.Dir, initdb.Env, initdb.SysProcAttr = dir, env, sysProcAttr(cred)
+	p, err := startProc(name, initdb, logPath, syscall.SIGKILL, 0)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	select {
+	case <-p.exited:
+		err = p.waitErr
+	case <-time.After(startTimeout):
+		err = fmt.Errorf("initdb did not finish in %v", startTimeout)
+		p.kill()
+	}
+	if err != nil {
+		err = startErr(name, logPath, fmt.Errorf("initdb: %w", err))
+		os.RemoveAll(dir)
+		return nil, err
+	}
+
+	var dsn string
+	s, err := launch(name, dir, syscall.SIGINT, 10*time.Second, func() (*exec.Cmd, string, func() error, error) {
+		ports, err := freePorts(1)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		cmd := exec.Command(filepath.Join(bin, "postgres"),
+			"-D", dataDir,
+			"-p", strconv.Itoa(ports[0]),
+			"-k", dir,
+			"-c", "listen_addresses=127.0.0.1",
+			"-c", "fsync=off",
+			"-c", "synchronous_commit=off",
+			"-c", "full_page_writes=off",
+			"-c", "max_connections=200",
+		)
+		cmd.Dir, cmd.Env, cmd.SysProcAttr = dir, env, sysProcAttr(cred)
+		dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", ports[0])
+		probe := func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			return pingPostgres(ctx, dsn)
+		}
+		return cmd, dsn, probe, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ps := &PostgresServer{DSN: dsn}
+	ps.Name, ps.URL, ps.Dir, ps.Log, ps.proc = s.Name, s.URL, s.Dir, s.Log, s.proc
+	return ps, nil
+}
+
+// Stop stops the server (nothing for TEST_DATABASE_URL) and removes its
+// temporary directory.
+func (p *PostgresServer) Stop() error {
+	if p == nil {
+		return nil
+	}
+	return p.Service.Stop()
+}
+
+// postgresBinDir finds the directory with initdb and postgres: that of
+// postgres in PATH, else the newest /usr/lib/postgresql/*/bin.
+func postgresBinDir() (string, error) {
+	var dirs []string
+	if p, err := exec.LookPath("postgres"); err == nil {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			dirs = append(dirs, filepath.Dir(r))
+		}
+		dirs = append(dirs, filepath.Dir(p))
+	}
+	versions, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(versions, func(i, j int) bool { // newest first, numerically
+		vi, _ := strconv.Atoi(filepath.Base(filepath.Dir(versions[i])))
+		vj, _ := strconv.Atoi(filepath.Base(filepath.Dir(versions[j])))
+		return vi > vj
+	})
+	dirs = append(dirs, versions...)
+	for _, d := range dirs {
+		if isExecutable(filepath.Join(d, "postgres")) && isExecutable(filepath.Join(d, "initdb")) {
+			return d, nil
+		}
+	}
+	return "", errors.New("PostgreSQL server binaries (postgres, initdb) not found in PATH or /usr/lib/postgresql/*/bin; " +
+		"install them: apt-get install -y postgresql (or set TEST_DATABASE_URL to a server of yours)")
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+}
+
+func pingPostgres(ctx context.Context, dsn string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	var one int
+	return conn.QueryRow(ctx, "SELECT 1").Scan(&one)
+}
+
+// NewDatabase creates an empty database on the server, named after the test,
+// and returns its DSN (p.DSN with the database replaced). The database is
+// dropped, with any connections still open to it, when tb ends. It calls
+// tb.Fatal on failure.
+func (p *PostgresServer) NewDatabase(tb testing.TB) string {
+	tb.Helper()
+	name := databaseName(tb.Name())
+	dsn, err := dsnWithDatabase(p.DSN, name)
+	if err != nil {
+		tb.Fatalf("harness: NewDatabase: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.admin(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		tb.Fatalf("harness: NewDatabase: creating database %s: %v", name, err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := p.admin(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			tb.Errorf("harness: dropping test database %s: %v", name, err)
+		}
+	})
+	return dsn
+}
+
+// admin runs one statement on the server's maintenance database.
+func (p *PostgresServer) admin(ctx context.Context, sql string) error {
+	conn, err := pgx.Connect(ctx, p.DSN)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// databaseName derives a unique database name (at most 63 bytes, lower case
+// letters, digits and _) from a test name.
+func databaseName(testName string) string {
+	var b strings.Builder
+	b.WriteString("t_")
+	for _, r := range strings.ToLower(testName) {
+		if b.Len() >= 44 {
+			break
+		}
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	b.WriteString("_")
+	b.WriteString(hex.EncodeToString(rnd[:]))
+	return b.String()
+}
+
+// dsnWithDatabase returns the postgres:// URL dsn with its database replaced.
+func dsnWithDatabase(dsn, database string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return "", fmt.Errorf("%q is not a postgres://user@host:port/database URL", redact(dsn))
+	}
+	u.Path = "/" + database
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+// redact hides a password in a DSN for error messages.
+func redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return u.Redacted()
+		}
+	}
+	return dsn
+}
