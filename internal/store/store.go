@@ -18,6 +18,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrBadCursor: a page cursor was not made by this store for this query.
 	ErrBadCursor = errors.New("bad cursor")
+	// ErrUnavailable: the store is throttling or unreachable; retry later.
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // Outcome is what became of one odds item of a PutOdds call.

@@ -1,0 +1,233 @@
+// Package dynamo is the DynamoDB adapter of the feed store port
+// (store.FeedStore), on aws-sdk-go-v2, and the provisioning of its table,
+// Kinesis stream and streaming destination.
+//
+// Items follow the single-table scheme of package feed: games and their odds
+// share the partition GAME#<id>; the sparse GSI1 and GSI2 list scheduled and
+// live games; LSI1 orders a game's odds by provider, then time.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/oddsfeed/oddsfeed/internal/feed"
+	"github.com/oddsfeed/oddsfeed/internal/store"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Table is the table's name.
+	Table string
+	// OddsTTL is how long odds items live (the EXPIRE attribute, counted
+	// from the write); 0 writes no EXPIRE attribute.
+	OddsTTL time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// MaxAttempts bounds the requests of one batch chunk (unprocessed
+	// items, throttling); 0 means 8.
+	MaxAttempts int
+	// BaseBackoff and MaxBackoff shape the exponential back-off with full
+	// jitter between those attempts; 0 means 20ms and 1s.
+	BaseBackoff, MaxBackoff time.Duration
+}
+
+// Store is the DynamoDB feed store. It is safe for concurrent use.
+type Store struct {
+	db   *dynamodb.Client
+	bw   batchWriter
+	opts Options
+}
+
+var _ store.FeedStore = (*Store)(nil)
+
+// putGameAttempts bounds PutGame's optimistic-locking retries.
+const putGameAttempts = 5
+
+// New returns a store on the table o.Table through client.
+func New(client *dynamodb.Client, o Options) *Store {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 8
+	}
+	if o.BaseBackoff <= 0 {
+		o.BaseBackoff = 20 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = time.Second
+	}
+	o.MaxBackoff = max(o.MaxBackoff, o.BaseBackoff)
+	return &Store{db: client, bw: client, opts: o}
+}
+
+// Close releases nothing: the client is the caller's.
+func (s *Store) Close() error { return nil }
+
+// PutGame creates or updates a game with optimistic locking on its VERSION.
+func (s *Store) PutGame(ctx context.Context, g feed.Game) (feed.Game, bool, error) {
+	for range putGameAttempts {
+		cur, found, err := s.getGame(ctx, g.ID)
+		if err != nil {
+			return feed.Game{}, false, fmt.Errorf("put game %s: %w", g.ID, err)
+		}
+		if found && cur.SameContent(g) {
+			return cur, false, nil
+		}
+		next := g
+		next.Version = cur.Version + 1
+		next.UpdatedAt = s.opts.Now()
+		item := feed.GameItem(next)
+		in := &dynamodb.PutItemInput{
+			TableName:                aws.String(s.opts.Table),
+			Item:                     toAV(item),
+			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+			ExpressionAttributeNames: map[string]string{"#pk": feed.AttrPK},
+		}
+		if found {
+			in.ConditionExpression = aws.String("#v = :old")
+			in.ExpressionAttributeNames = map[string]string{"#v": feed.AttrVersion}
+			in.ExpressionAttributeValues = map[string]types.AttributeValue{
+				":old": &types.AttributeValueMemberN{Value: fmt.Sprint(cur.Version)},
+			}
+		}
+		_, err = s.db.PutItem(ctx, in)
+		var ccf *types.ConditionalCheckFailedException
+		switch {
+		case errors.As(err, &ccf):
+			continue // a concurrent writer won; look again
+		case err != nil:
+			return feed.Game{}, false, fmt.Errorf("put game %s: %w", g.ID, err)
+		}
+		// Return what a read returns: the stored form of the item.
+		stored, err := feed.DecodeGame(item)
+		if err != nil {
+			return feed.Game{}, false, fmt.Errorf("put game %s: %w", g.ID, err)
+		}
+		return stored, true, nil
+	}
+	return feed.Game{}, false, fmt.Errorf("put game %s: lost the race to concurrent writers %d times", g.ID, putGameAttempts)
+}
+
+// GetGame returns a game or store.ErrNotFound.
+func (s *Store) GetGame(ctx context.Context, id string) (feed.Game, error) {
+	g, found, err := s.getGame(ctx, id)
+	switch {
+	case err != nil:
+		return feed.Game{}, fmt.Errorf("get game %s: %w", id, err)
+	case !found:
+		return feed.Game{}, fmt.Errorf("get game %s: %w", id, store.ErrNotFound)
+	}
+	return g, nil
+}
+
+// getGame reads a game strongly consistently.
+func (s *Store) getGame(ctx context.Context, id string) (feed.Game, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.opts.Table),
+		Key:            keyAV(feed.GameKey(id)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return feed.Game{}, false, err
+	}
+	if out.Item == nil {
+		return feed.Game{}, false, nil
+	}
+	g, err := feed.DecodeGame(fromAV(out.Item))
+	if err != nil {
+		return feed.Game{}, false, err
+	}
+	return g, true, nil
+}
+
+// GamesExist reports which of ids are known games.
+func (s *Store) GamesExist(ctx context.Context, ids []string) (map[string]bool, error) {
+	res := make(map[string]bool, len(ids))
+	var keys []feed.Key
+	for _, id := range ids {
+		if _, seen := res[id]; !seen {
+			res[id] = false
+			keys = append(keys, feed.GameKey(id))
+		}
+	}
+	found, err := s.batchGet(ctx, keys, true)
+	if err != nil {
+		return nil, fmt.Errorf("games exist: %w", err)
+	}
+	for k := range found {
+		res[feed.GameIDFromPK(k.PK)] = true
+	}
+	return res, nil
+}
+
+// ListGames lists scheduled (GSI1) or live (GSI2) games by date, then id.
+func (s *Store) ListGames(ctx context.Context, status feed.GameStatus, p store.Page) (store.GamePage, error) {
+	var index, pkName, skName, pkValue string
+	switch status {
+	case feed.StatusScheduled:
+		index, pkName, skName, pkValue = feed.GSI1Name, feed.AttrGSI1PK, feed.AttrGSI1SK, feed.GSI1PKValue
+	case feed.StatusLive:
+		index, pkName, skName, pkValue = feed.GSI2Name, feed.AttrGSI2PK, feed.AttrGSI2SK, feed.GSI2PKValue
+	default:
+		return store.GamePage{}, fmt.Errorf("list games: status %q is not listed (only scheduled and live are)", status)
+	}
+	keyNames := []string{feed.AttrPK, feed.AttrSK, pkName, skName}
+	start, err := decodeCursor(p.Cursor, keyNames, map[string]string{pkName: pkValue, feed.AttrSK: feed.MetaSK})
+	if err != nil {
+		return store.GamePage{}, fmt.Errorf("list games: %w", err)
+	}
+	items, next, err := s.query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.opts.Table),
+		IndexName:                 aws.String(index),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": pkName},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": sAV(pkValue)},
+		ScanIndexForward:          aws.Bool(true),
+		ExclusiveStartKey:         start,
+	}, p.EffectiveLimit(), keyNames)
+	if err != nil {
+		return store.GamePage{}, fmt.Errorf("list games %s: %w", status, err)
+	}
+	page := store.GamePage{NextCursor: next, Games: make([]feed.Game, 0, len(items))}
+	for _, it := range items {
+		g, err := feed.DecodeGame(it)
+		if err != nil {
+			return store.GamePage{}, fmt.Errorf("list games %s: %w", status, err)
+		}
+		page.Games = append(page.Games, g)
+	}
+	return page, nil
+}
+
+// query runs one page of a query: it asks for limit+1 items so that the
+// last page has no cursor, and builds the cursor from the key attributes
+// keyNames of the page's last item.
+func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, limit int, keyNames []string) ([]feed.Item, string, error) {
+	in.Limit = aws.Int32(int32(limit + 1))
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", err
+	}
+	raw := out.Items
+	next := ""
+	switch {
+	case len(raw) > limit:
+		raw = raw[:limit]
+		next = encodeCursor(pageKey(raw[limit-1], keyNames))
+	case len(out.LastEvaluatedKey) > 0: // cut short by the 1 MB page limit
+		next = encodeCursor(out.LastEvaluatedKey)
+	}
+	items := make([]feed.Item, len(raw))
+	for i, m := range raw {
+		items[i] = fromAV(m)
+	}
+	return items, next, nil
+}
