@@ -1,0 +1,257 @@
+package cdc
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oddsfeed/oddsfeed/internal/feed"
+	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
+)
+
+var _ LogReader = (*embedded.Store)(nil)
+var _ LogTrimmer = (*embedded.Store)(nil)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+var fastBackoff = Backoff{Min: 2 * time.Millisecond, Max: 20 * time.Millisecond}
+
+func openStore(t *testing.T) *embedded.Store {
+	t.Helper()
+	s, err := embedded.Open(t.TempDir(), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// putGames writes n new games (one change each) to s.
+func putGames(t *testing.T, s *embedded.Store, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		g := feed.Game{ID: fmt.Sprintf("%s-%d", prefix, i), Sport: "nba", Summary: "A at B",
+			GameDate: time.Date(2030, 1, 1, 20, 0, 0, 0, time.UTC), Status: feed.StatusScheduled}
+		if _, _, err := s.PutGame(context.Background(), g); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// collector is a consumer that records what it was given.
+type collector struct {
+	name  string
+	start Start
+	mu    sync.Mutex
+	got   []feed.Change
+	bad   []BadRecord
+	fail  func() error // nil: never fail
+}
+
+func (c *collector) Name() string { return c.name }
+func (c *collector) Start(context.Context, string) (Start, error) {
+	return c.start, nil
+}
+func (c *collector) Apply(_ context.Context, b Batch) error {
+	if c.fail != nil {
+		if err := c.fail(); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.got = append(c.got, b.Changes...)
+	c.bad = append(c.bad, b.Bad...)
+	return nil
+}
+func (c *collector) changes() []feed.Change {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]feed.Change(nil), c.got...)
+}
+
+// waitFor polls cond until it holds or 10s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// checkSeqs fails unless changes are exactly the log positions from..to.
+func checkSeqs(t *testing.T, name string, changes []feed.Change, from, to uint64) {
+	t.Helper()
+	if want := int(to - from + 1); len(changes) != want {
+		t.Fatalf("%s: got %d changes, want %d", name, len(changes), want)
+	}
+	for i, c := range changes {
+		if want := strconv.FormatUint(from+uint64(i), 10); c.Position != want || c.Source != LogSourceName {
+			t.Fatalf("%s: change %d at %s/%s, want log/%s", name, i, c.Source, c.Position, want)
+		}
+	}
+}
+
+func TestLogSourceStarts(t *testing.T) {
+	s := openStore(t)
+	putGames(t, s, "before", 5) // seqs 1..5
+	time.Sleep(2 * time.Millisecond)
+	mid := time.Now()
+	tests := []struct {
+		name     string
+		start    Start
+		from, to uint64
+	}{
+		{"trim horizon", Start{Kind: TrimHorizon}, 1, 8},
+		{"latest", Start{Kind: Latest}, 6, 8},
+		{"after position", After("3"), 4, 8},
+		{"at timestamp", Start{Kind: AtTimestamp, At: mid}, 6, 8},
+		{"at future timestamp", Start{Kind: AtTimestamp, At: time.Now().Add(time.Hour)}, 0, 0},
+	}
+	started := make(chan struct{}, len(tests))
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cols := make([]*collector, len(tests))
+	for i, tt := range tests {
+		cols[i] = &collector{name: tt.name, start: tt.start}
+		src := NewLogSource(s, LogOptions{BatchSize: 2, Logger: quietLogger(), Backoff: fastBackoff})
+		wg.Go(func() {
+			start := func(ctx context.Context, source string) (Start, error) {
+				started <- struct{}{}
+				return cols[i].Start(ctx, source)
+			}
+			if err := src.Stream(ctx, start, cols[i].Apply); err != nil {
+				t.Errorf("%s: Stream: %v", tt.name, err)
+			}
+		})
+	}
+	// Let every stream reach the tip (Latest reads LastSeq at its start),
+	// then write: they must be woken by the commits.
+	for range tests {
+		<-started
+	}
+	time.Sleep(50 * time.Millisecond)
+	putGames(t, s, "after", 3) // seqs 6..8
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.to == 0 {
+				time.Sleep(50 * time.Millisecond)
+				if got := cols[i].changes(); len(got) != 0 {
+					t.Fatalf("got %d changes from the future", len(got))
+				}
+				return
+			}
+			waitFor(t, "changes", func() bool { return len(cols[i].changes()) >= int(tt.to-tt.from+1) })
+			checkSeqs(t, tt.name, cols[i].changes(), tt.from, tt.to)
+		})
+	}
+	cancel()
+	wg.Wait()
+}
+
+func TestLogSourceRedeliversAndRejectsBadStart(t *testing.T) {
+	s := openStore(t)
+	putGames(t, s, "g", 4)
+	src := NewLogSource(s, LogOptions{BatchSize: 3, Logger: quietLogger(), Backoff: fastBackoff})
+
+	t.Run("redelivery", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		fails := 3
+		var batches []Batch
+		done := make(chan error, 1)
+		go func() {
+			done <- src.Stream(ctx, func(context.Context, string) (Start, error) { return Start{Kind: TrimHorizon}, nil },
+				func(_ context.Context, b Batch) error {
+					batches = append(batches, b)
+					if fails > 0 {
+						fails--
+						return fmt.Errorf("not now")
+					}
+					if b.Position == "4" {
+						cancel()
+					}
+					return nil
+				})
+		}()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if len(batches) != 5 {
+			t.Fatalf("got %d deliveries, want 5 (3 failed, 2 ok)", len(batches))
+		}
+		for i := range 4 {
+			if batches[i].Position != "3" || len(batches[i].Changes) != 3 {
+				t.Fatalf("delivery %d: position %s, %d changes; want the first batch again", i, batches[i].Position, len(batches[i].Changes))
+			}
+		}
+		if b := batches[4]; b.Position != "4" || len(b.Changes) != 1 || b.Source != LogSourceName {
+			t.Fatalf("last batch = %+v", b)
+		}
+		if batches[0].MillisBehindLatest <= 0 {
+			t.Errorf("a full batch behind the tip reports MillisBehindLatest %d", batches[0].MillisBehindLatest)
+		}
+	})
+	t.Run("bad position", func(t *testing.T) {
+		err := src.Stream(context.Background(), func(context.Context, string) (Start, error) { return After("x"), nil },
+			func(context.Context, Batch) error { return nil })
+		if err == nil {
+			t.Fatal("no error for a bad start position")
+		}
+	})
+}
+
+func TestLowestLogCheckpoint(t *testing.T) {
+	c := func(st Start) Consumer { return &collector{name: st.Kind.String(), start: st} }
+	tests := []struct {
+		name      string
+		consumers []Consumer
+		want      uint64
+	}{
+		{"none", nil, 1<<64 - 1},
+		{"latest only", []Consumer{c(Start{Kind: Latest})}, 1<<64 - 1},
+		{"min of checkpoints", []Consumer{c(After("9")), c(Start{Kind: Latest}), c(After("4"))}, 4},
+		{"trim horizon keeps all", []Consumer{c(After("9")), c(Start{Kind: TrimHorizon})}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := LowestLogCheckpoint(context.Background(), tt.consumers)
+			if err != nil || got != tt.want {
+				t.Fatalf("got %d, %v; want %d", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunLogRetention(t *testing.T) {
+	clk := &fakeClock{t: time.Now()}
+	s, err := embedded.Open(t.TempDir(), embedded.Options{Now: clk.Now, LogRetention: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	putGames(t, s, "g", 5)
+	clk.Add(2 * time.Hour) // every entry is past retention
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		consumers := []Consumer{&collector{name: "reporting", start: After("3")}, &collector{name: "ws", start: Start{Kind: Latest}}}
+		RunLogRetention(ctx, s, consumers, 5*time.Millisecond, quietLogger())
+	}()
+	waitFor(t, "the log trimmed to the checkpoint", func() bool {
+		cs, err := s.ChangesAfter(0, 10)
+		return err == nil && len(cs) == 2 && cs[0].Position == "4"
+	})
+	cancel()
+	<-done
+}

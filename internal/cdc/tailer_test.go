@@ -1,0 +1,170 @@
+package cdc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/oddsfeed/oddsfeed/internal/feed"
+)
+
+// runTailer runs tl until the test ends, failing if Run does not return
+// promptly after its context is cancelled.
+func runTailer(t *testing.T, tl *Tailer) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func TestTailerIsolatesFailingConsumer(t *testing.T) {
+	s := openStore(t)
+	putGames(t, s, "early", 20) // seqs 1..20
+
+	var down atomic.Bool // Postgres is down
+	down.Store(true)
+	broadcast := &collector{name: "broadcast", start: Start{Kind: TrimHorizon}}
+	reporting := &collector{name: "reporting", start: Start{Kind: TrimHorizon}, fail: func() error {
+		if down.Load() {
+			return errors.New("connect: connection refused")
+		}
+		return nil
+	}}
+	startFails := atomic.Int32{}
+	startFails.Store(2)
+	flakyInner := &collector{name: "flaky-start", start: Start{Kind: TrimHorizon}}
+	flaky := FuncConsumer{ConsumerName: "flaky-start", ApplyFunc: flakyInner.Apply,
+		StartFunc: func(ctx context.Context, source string) (Start, error) {
+			if startFails.Add(-1) >= 0 {
+				return Start{}, errors.New("checkpoint table unavailable")
+			}
+			return flakyInner.Start(ctx, source)
+		}}
+
+	tl := NewTailer(NewLogSource(s, LogOptions{BatchSize: 4, Logger: quietLogger(), Backoff: fastBackoff}),
+		TailerOptions{Logger: quietLogger(), Backoff: fastBackoff})
+	tl.Add(broadcast, ConsumerOptions{Guard: NewGuard(GuardOptions{})})
+	tl.Add(reporting, ConsumerOptions{})
+	tl.Add(flaky, ConsumerOptions{})
+	stop := runTailer(t, tl)
+
+	waitFor(t, "broadcast to get the early changes", func() bool { return len(broadcast.changes()) == 20 })
+	putGames(t, s, "late", 10) // seqs 21..30, woken by the commits
+	waitFor(t, "broadcast to get the late changes", func() bool { return len(broadcast.changes()) == 30 })
+	if n := len(reporting.changes()); n != 0 {
+		t.Fatalf("reporting applied %d changes while down", n)
+	}
+	st := tl.Stats()[1]
+	if !st.Failing || st.Failures == 0 || st.LastError == "" || st.Sources[LogSourceName].Position != "" {
+		t.Fatalf("reporting stats while down = %+v", st)
+	}
+
+	down.Store(false)
+	waitFor(t, "reporting to catch up", func() bool { return len(reporting.changes()) >= 30 })
+	waitFor(t, "flaky-start to catch up", func() bool { return len(flakyInner.changes()) >= 30 })
+	stop()
+
+	for _, c := range []*collector{broadcast, reporting, flakyInner} {
+		checkSeqs(t, c.name, c.changes(), 1, 30)
+	}
+	stats := tl.Stats()
+	for i, name := range []string{"broadcast", "reporting", "flaky-start"} {
+		st := stats[i]
+		if st.Name != name || st.Changes != 30 || st.Failing || st.Sources[LogSourceName].Position != "30" {
+			t.Errorf("stats of %s = %+v", name, st)
+		}
+	}
+	if stats[1].Batches != 8 { // 30 changes in batches of 4: each applied once
+		t.Errorf("reporting applied %d batches, want 8", stats[1].Batches)
+	}
+	if stats[2].LastError == "" {
+		t.Error("flaky-start's start errors not reported")
+	}
+}
+
+// batchSource delivers fixed batches, as a shard reader would after
+// DecodeBatch, then waits for the end.
+type batchSource []Batch
+
+func (bs batchSource) Stream(ctx context.Context, start func(context.Context, string) (Start, error), deliver func(context.Context, Batch) error) error {
+	if _, err := start(ctx, "shardId-000000000000"); err != nil {
+		return err
+	}
+	for _, b := range bs {
+		for deliver(ctx, b) != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+		}
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func TestTailerDeliversBatchWithBadRecords(t *testing.T) {
+	const shard = "shardId-000000000000"
+	var records []RawRecord
+	for i, f := range []string{"insert_odds.json", "malformed.json", "modify_game.json", "insert_odds.json", "unknown_type.json", "remove_ttl_micros.json"} {
+		records = append(records, RawRecord{Position: fmt.Sprintf("4959%04d", i+1), Data: fixture(t, f)})
+	}
+	b := DecodeBatch(shard, records, 1500)
+	if len(b.Changes) != 4 || len(b.Bad) != 2 || b.Position != "49590006" || b.MillisBehindLatest != 1500 {
+		t.Fatalf("DecodeBatch = %d changes, %d bad, position %s", len(b.Changes), len(b.Bad), b.Position)
+	}
+	for i, want := range []string{"49590002", "49590005"} {
+		if bad := b.Bad[i]; bad.Position != want || bad.Source != shard || bad.Err == nil || len(bad.Data) == 0 {
+			t.Fatalf("bad record %d = %+v", i, bad)
+		}
+	}
+	if !errors.Is(b.Bad[0].Err, ErrMalformedRecord) || !errors.Is(b.Bad[1].Err, ErrUnknownItemType) {
+		t.Fatalf("bad record errors: %v; %v", b.Bad[0].Err, b.Bad[1].Err)
+	}
+
+	got := &collector{name: "board", start: Start{Kind: Latest}}
+	tl := NewTailer(batchSource{b}, TailerOptions{Logger: quietLogger(), Backoff: fastBackoff})
+	tl.Add(got, ConsumerOptions{Guard: NewGuard(GuardOptions{})})
+	stop := runTailer(t, tl)
+	waitFor(t, "the batch", func() bool { return tl.Stats()[0].Batches == 1 })
+	stop()
+
+	changes := got.changes()
+	var kinds []feed.ChangeKind
+	for _, c := range changes {
+		if c.Source != shard {
+			t.Errorf("change source %q", c.Source)
+		}
+		kinds = append(kinds, c.Kind)
+	}
+	// The second insert of the odds is a duplicate: the Guard drops it.
+	if fmt.Sprint(kinds) != "[INSERT MODIFY REMOVE]" || !changes[2].Expired {
+		t.Fatalf("applied %v", changes)
+	}
+	if len(got.bad) != 2 {
+		t.Fatalf("consumer got %d bad records, want 2", len(got.bad))
+	}
+	st := tl.Stats()[0]
+	if st.Changes != 3 || st.Filtered != 1 || st.Bad != 2 || st.Sources[shard].Position != "49590006" || st.Sources[shard].MillisBehindLatest != 1500 {
+		t.Fatalf("stats = %+v", st)
+	}
+}
