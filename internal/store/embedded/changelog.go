@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -22,6 +23,9 @@ const trimBatch = 10000
 func (s *Store) ChangesAfter(after uint64, max int) ([]feed.Change, error) {
 	if max <= 0 {
 		max = DefaultChangesMax
+	}
+	if after == math.MaxUint64 {
+		return nil, nil
 	}
 	var changes []feed.Change
 	err := s.db.View(func(tx *bolt.Tx) error {

@@ -288,3 +288,32 @@ func TestOddsEncodingMatchesFeed(t *testing.T) {
 		})
 	}
 }
+
+func TestGroupCommitIsolatesAFailingRequest(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	bad, good := testOdds("g1", "p", 1), testOdds("g1", "p", 2)
+	// A corrupt stored item under bad's key makes its idempotency check fail.
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		k := bad.Key()
+		return tx.Bucket(itemsBucket).Put(key(k.PK, k.SK), []byte{0xff})
+	})
+	if err != nil {
+		t.Fatalf("plant corrupt item: %v", err)
+	}
+	req := func(o feed.Odds) *oddsReq {
+		return &oddsReq{ctx: t.Context(), w: oddsWrite{odds: []feed.Odds{o}, out: make([]store.Outcome, 1)}, done: make(chan struct{})}
+	}
+	ra, rb := req(bad), req(good)
+	s.commit([]*oddsReq{ra, rb})
+	<-ra.done
+	<-rb.done
+	if ra.err == nil || ra.w.out[0] != store.NotStored {
+		t.Fatalf("failing request: %v, %v", ra.w.out, ra.err)
+	}
+	if rb.err != nil || rb.w.out[0] != store.Stored {
+		t.Fatalf("good request: %v, %v", rb.w.out, rb.err)
+	}
+	if c := changesAfter(t, s, 0, 0); len(c) != 1 || c[0].Key != good.Key() {
+		t.Fatalf("log: %+v, want one change of the good odds", c)
+	}
+}

@@ -19,14 +19,11 @@ const keyTimeLayout = "2006-01-02T15:04:05.000000000Z"
 // oddsEncoder formats the parts of one odds item once.
 type oddsEncoder struct {
 	o        *feed.Odds
-	observed []byte // KeyTime(ObservedAt)
-	buf      [32]byte
+	observed string // KeyTime(ObservedAt)
 }
 
 func newOddsEncoder(o *feed.Odds) oddsEncoder {
-	e := oddsEncoder{o: o}
-	e.observed = o.ObservedAt.UTC().AppendFormat(e.buf[:0], keyTimeLayout)
-	return e
+	return oddsEncoder{o: o, observed: feed.KeyTime(o.ObservedAt)}
 }
 
 // pkLen is the length of the item's PK.
