@@ -51,6 +51,7 @@ const maxKeyLen = 256
 // built, so it is safe for concurrent Authenticate calls.
 type Keyring struct {
 	byHash map[[sha256.Size]byte]entry
+	tokens *Tokens // when set, stream tokens are accepted on WebSocket upgrades
 }
 
 type entry struct {
@@ -164,6 +165,12 @@ func (k *Keyring) Len() int { return len(k.byHash) }
 // (?access_token=) are not accepted: URLs end up in logs.
 func (k *Keyring) Authenticate(r *http.Request) (Principal, bool) {
 	key := presentedKey(r)
+	if key == "" && k.tokens != nil && isUpgrade(r) {
+		if tok := r.URL.Query().Get("token"); tok != "" {
+			p, err := k.tokens.Check(tok)
+			return p, err == nil
+		}
+	}
 	if key == "" || len(key) > maxKeyLen {
 		return Principal{}, false
 	}

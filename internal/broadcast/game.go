@@ -1,0 +1,94 @@
+package broadcast
+
+import (
+	"slices"
+
+	"github.com/oddsfeed/oddsfeed/internal/feed"
+)
+
+// gameState is what the hub knows of one game: its sequence, sport, latest
+// odds per provider and the ring of its recent messages. Guarded by Hub.mu.
+type gameState struct {
+	seq    uint64
+	game   *feed.Game // nil until a game change is seen
+	sport  string
+	latest map[string]feed.Odds // provider -> newest by ObservedAt
+	// seeded is true once the latest odds were merged from the Snapshotter,
+	// so a game:<id> subscription need not ask it again.
+	seeded bool
+	// hist is a ring of the last messages (len <= cap); start is the oldest.
+	hist  []*message
+	start int
+}
+
+func newGameState(history int) *gameState {
+	return &gameState{latest: map[string]feed.Odds{}, hist: make([]*message, 0, history)}
+}
+
+// observe records o as the provider's latest when it is not older.
+func (g *gameState) observe(o feed.Odds) {
+	if cur, ok := g.latest[o.Provider]; !ok || !o.ObservedAt.Before(cur.ObservedAt) {
+		g.latest[o.Provider] = o
+	}
+}
+
+// record appends m to the history ring.
+func (g *gameState) record(m *message) {
+	if cap(g.hist) == 0 {
+		return
+	}
+	if len(g.hist) < cap(g.hist) {
+		g.hist = append(g.hist, m)
+		return
+	}
+	g.hist[g.start] = m
+	g.start = (g.start + 1) % len(g.hist)
+}
+
+// dropHistory frees the ring (a closed game is not resumed).
+func (g *gameState) dropHistory() {
+	clear(g.hist)
+	g.hist = g.hist[:0:0]
+	g.start = 0
+}
+
+// since returns the messages after seq, and false when they are no longer
+// all in the ring (or seq is from the future).
+func (g *gameState) since(seq uint64) ([]*message, bool) {
+	switch {
+	case seq == g.seq:
+		return nil, true
+	case seq > g.seq || len(g.hist) == 0:
+		return nil, false
+	}
+	oldest := g.hist[g.start].seq
+	if oldest > seq+1 {
+		return nil, false
+	}
+	out := make([]*message, 0, g.seq-seq)
+	for i := range g.hist {
+		m := g.hist[(g.start+i)%len(g.hist)]
+		if m.seq > seq {
+			out = append(out, m)
+		}
+	}
+	return out, true
+}
+
+// snapshot returns the latest odds ordered by provider.
+func (g *gameState) snapshot() []feed.Odds {
+	out := make([]feed.Odds, 0, len(g.latest))
+	for _, o := range g.latest {
+		out = append(out, o)
+	}
+	slices.SortFunc(out, func(a, b feed.Odds) int {
+		switch {
+		case a.Provider < b.Provider:
+			return -1
+		case a.Provider > b.Provider:
+			return 1
+		}
+		return 0
+	})
+	return out
+}

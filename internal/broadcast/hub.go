@@ -1,0 +1,313 @@
+package broadcast
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/oddsfeed/oddsfeed/internal/feed"
+)
+
+// Options configure a Hub. Zero values take the documented defaults.
+type Options struct {
+	// OriginPatterns are the allowed browser origins (coder/websocket
+	// AcceptOptions.OriginPatterns); empty allows same-origin only.
+	OriginPatterns []string
+	// QueueBytes is a client's soft queue bound: past it, its queued odds
+	// messages are conflated to the newest per game. Default 256 KiB.
+	QueueBytes int
+	// HardQueueBytes is the hard bound: past it the client is closed with
+	// StatusPolicyViolation and ReasonTooSlow. Default 1 MiB.
+	HardQueueBytes int
+	// PingInterval is how often clients are pinged. Default 15s.
+	PingInterval time.Duration
+	// WriteTimeout bounds each frame write. Default 5s.
+	WriteTimeout time.Duration
+	// History is how many messages are kept per game for `since` resume.
+	// Default 256.
+	History int
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.QueueBytes <= 0 {
+		o.QueueBytes = 256 << 10
+	}
+	if o.HardQueueBytes <= 0 {
+		o.HardQueueBytes = 1 << 20
+	}
+	o.HardQueueBytes = max(o.HardQueueBytes, o.QueueBytes)
+	if o.PingInterval <= 0 {
+		o.PingInterval = 15 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 5 * time.Second
+	}
+	if o.History <= 0 {
+		o.History = 256
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Snapshotter gives the latest odds of a game the hub has not seen odds of;
+// the feed store implements it.
+type Snapshotter interface {
+	// LatestOddsByProvider returns the newest odds of each provider of a game.
+	LatestOddsByProvider(ctx context.Context, gameID string) ([]feed.Odds, error)
+}
+
+// Stats are the hub's counters since New.
+type Stats struct {
+	// Clients connected now.
+	Clients int
+	// Sent is the number of frames written to clients.
+	Sent uint64
+	// Conflated is the number of queued odds messages replaced by a newer
+	// one of the same game for a client under pressure.
+	Conflated uint64
+	// Dropped is the number of queued messages discarded because their
+	// client was closed.
+	Dropped uint64
+	// SlowClosed is the number of clients closed for being too slow.
+	SlowClosed uint64
+}
+
+// Hub fans changes out to WebSocket clients. See the package doc.
+type Hub struct {
+	snap  Snapshotter
+	o     Options
+	log   *slog.Logger
+	epoch string
+
+	// mu orders publishes and subscriptions: a subscriber's snapshot and
+	// the changes after it are consistent. It is never held while writing
+	// to a socket: enqueueing is non-blocking.
+	mu         sync.Mutex
+	closed     bool
+	games      map[string]*gameState
+	index      map[topic]map[*client]struct{}
+	clients    map[*client]struct{}
+	refClients int
+	pubStamp   uint64
+	wg         sync.WaitGroup // connection handlers
+
+	stats struct {
+		sent, conflated, dropped, slowClosed atomic.Uint64
+	}
+}
+
+// New returns a hub that asks s for snapshots of games it has not seen.
+func New(s Snapshotter, o Options) *Hub {
+	o = o.withDefaults()
+	return &Hub{
+		snap: s, o: o, log: o.Logger,
+		epoch:   rand.Text()[:16],
+		games:   map[string]*gameState{},
+		index:   map[topic]map[*client]struct{}{},
+		clients: map[*client]struct{}{},
+	}
+}
+
+// Epoch identifies this hub's lifetime; seq numbers are only comparable
+// within one epoch.
+func (h *Hub) Epoch() string { return h.epoch }
+
+// Publish fans one admitted change out to the interested clients. It never
+// blocks on a client. REMOVEs (TTL expiries included) are ignored.
+func (h *Hub) Publish(c feed.Change) {
+	if c.Kind != feed.ChangeInsert && c.Kind != feed.ChangeModify {
+		return
+	}
+	switch {
+	case c.NewOdds != nil:
+		h.publishOdds(*c.NewOdds, c.Kind == feed.ChangeInsert)
+	case c.NewGame != nil:
+		h.publishGame(*c.NewGame)
+	}
+}
+
+func (h *Hub) publishOdds(o feed.Odds, insert bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	gs := h.gameLocked(o.GameID)
+	m, err := h.oddsMessage(&o, gs.seq+1)
+	var ref *message
+	if err == nil && insert && h.refClients > 0 {
+		ref, err = referenceMessage(&o)
+	}
+	if err != nil {
+		h.log.Error("broadcast dropped odds change", "game", o.GameID, "provider", o.Provider, "err", err)
+		return
+	}
+	gs.seq++
+	gs.observe(o)
+	gs.record(m)
+	h.fanoutLocked(gs, o.GameID, m, ref)
+}
+
+func (h *Hub) publishGame(g feed.Game) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	gs := h.gameLocked(g.ID)
+	m, err := h.gameMessage(&g, gs.seq+1)
+	if err != nil {
+		h.log.Error("broadcast dropped game change", "game", g.ID, "err", err)
+		return
+	}
+	gs.seq++
+	gs.game, gs.sport = &g, g.Sport
+	switch {
+	case g.Status == feed.StatusClosed:
+		gs.dropHistory()
+	case cap(gs.hist) == 0:
+		gs.hist = make([]*message, 0, h.o.History)
+	}
+	gs.record(m)
+	h.fanoutLocked(gs, g.ID, m, nil)
+}
+
+func (h *Hub) gameLocked(id string) *gameState {
+	gs := h.games[id]
+	if gs == nil {
+		gs = newGameState(h.o.History)
+		h.games[id] = gs
+	}
+	return gs
+}
+
+// fanoutLocked enqueues m (or ref, for reference clients) once to every
+// client subscribed to all, the game's sport or the game.
+func (h *Hub) fanoutLocked(gs *gameState, id string, m, ref *message) {
+	h.pubStamp++
+	stamp := h.pubStamp
+	send := func(t topic) {
+		for c := range h.index[t] {
+			if c.stamp == stamp {
+				continue
+			}
+			c.stamp = stamp
+			switch {
+			case !c.ref:
+				c.enqueue(m)
+			case ref != nil:
+				c.enqueue(ref)
+			}
+		}
+	}
+	send(topic{kind: topicAll})
+	if gs.sport != "" {
+		send(topic{kind: topicSport, name: gs.sport})
+	}
+	send(topic{kind: topicGame, name: id})
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() Stats {
+	h.mu.Lock()
+	n := len(h.clients)
+	h.mu.Unlock()
+	return Stats{
+		Clients:    n,
+		Sent:       h.stats.sent.Load(),
+		Conflated:  h.stats.conflated.Load(),
+		Dropped:    h.stats.dropped.Load(),
+		SlowClosed: h.stats.slowClosed.Load(),
+	}
+}
+
+// register adds a client; false when the hub is shut down. On true the
+// caller must call h.wg.Done when the client's handler ends.
+func (h *Hub) register(c *client) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.clients[c] = struct{}{}
+	if c.ref {
+		// A reference client is subscribed to all from the start, with no
+		// snapshot.
+		h.refClients++
+		h.addTopicLocked(c, topic{kind: topicAll})
+	}
+	h.wg.Add(1)
+	return true
+}
+
+// unregister removes a client and its subscriptions.
+func (h *Hub) unregister(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	for t := range c.topics {
+		h.removeTopicLocked(c, t)
+	}
+	delete(h.clients, c)
+	if c.ref {
+		h.refClients--
+	}
+}
+
+func (h *Hub) addTopicLocked(c *client, t topic) {
+	c.topics[t] = struct{}{}
+	set := h.index[t]
+	if set == nil {
+		set = map[*client]struct{}{}
+		h.index[t] = set
+	}
+	set[c] = struct{}{}
+}
+
+func (h *Hub) removeTopicLocked(c *client, t topic) {
+	delete(c.topics, t)
+	if set := h.index[t]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(h.index, t)
+		}
+	}
+}
+
+// Shutdown closes every client with a StatusGoingAway close frame and waits
+// for their handlers to end. When ctx ends first it drops the connections
+// left without waiting and returns ctx's error.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	cs := make([]*client, 0, len(h.clients))
+	for c := range h.clients {
+		cs = append(cs, c)
+	}
+	h.mu.Unlock()
+	for _, c := range cs {
+		go c.close(websocket.StatusGoingAway, ReasonShutdown)
+	}
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, c := range cs {
+			go c.abort()
+		}
+		return fmt.Errorf("shut down broadcast hub: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,152 @@
+package broadcast
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/oddsfeed/oddsfeed/internal/feed"
+)
+
+// message is one encoded frame, shared by every client it is queued for and
+// by the game's history ring. It is never modified after creation.
+type message struct {
+	data   []byte
+	gameID string
+	seq    uint64
+	// odds marks a message that conflation may drop when a newer odds
+	// message of the same game is queued behind it.
+	odds bool
+}
+
+// Wire forms of the server's messages (see the package doc).
+type (
+	oddsFrame struct {
+		Type   string     `json:"type"`
+		Epoch  string     `json:"epoch"`
+		GameID string     `json:"gameId"`
+		Seq    uint64     `json:"seq"`
+		Odds   *feed.Odds `json:"odds"`
+	}
+	gameFrame struct {
+		Type   string     `json:"type"`
+		Epoch  string     `json:"epoch"`
+		GameID string     `json:"gameId"`
+		Seq    uint64     `json:"seq"`
+		Game   *feed.Game `json:"game"`
+	}
+	snapshotFrame struct {
+		Type   string      `json:"type"`
+		Epoch  string      `json:"epoch"`
+		GameID string      `json:"gameId"`
+		Seq    uint64      `json:"seq"`
+		Reset  bool        `json:"reset,omitempty"`
+		Odds   []feed.Odds `json:"odds"`
+		Game   *feed.Game  `json:"game,omitempty"`
+	}
+	errorFrame struct {
+		Type    string `json:"type"`
+		Epoch   string `json:"epoch"`
+		Message string `json:"message"`
+	}
+	// referenceFrame is the flat form the AWS reference client expects.
+	referenceFrame struct {
+		GameID   string  `json:"gameId"`
+		Away     float64 `json:"away"`
+		Home     float64 `json:"home"`
+		AwayOdds int     `json:"awayOdds"`
+		HomeOdds int     `json:"homeOdds"`
+		Date     string  `json:"date"`
+	}
+)
+
+// ReferenceDateLayout is how the reference client form writes observedAt (UTC).
+const ReferenceDateLayout = "2006-01-02 15:04:05.000"
+
+// request is a client's message.
+type request struct {
+	Type   string            `json:"type"`
+	Topics []string          `json:"topics"`
+	Since  map[string]uint64 `json:"since"`
+	Epoch  string            `json:"epoch"`
+}
+
+// encode marshals a frame the hub built itself. Only a value that cannot be
+// JSON (a NaN spread that skipped validation) fails.
+func encode(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode %T: %w", v, err)
+	}
+	return b, nil
+}
+
+func (h *Hub) oddsMessage(o *feed.Odds, seq uint64) (*message, error) {
+	b, err := encode(oddsFrame{Type: "odds", Epoch: h.epoch, GameID: o.GameID, Seq: seq, Odds: o})
+	return &message{data: b, gameID: o.GameID, seq: seq, odds: true}, err
+}
+
+func (h *Hub) gameMessage(g *feed.Game, seq uint64) (*message, error) {
+	b, err := encode(gameFrame{Type: "game", Epoch: h.epoch, GameID: g.ID, Seq: seq, Game: g})
+	return &message{data: b, gameID: g.ID, seq: seq}, err
+}
+
+func referenceMessage(o *feed.Odds) (*message, error) {
+	b, err := encode(referenceFrame{
+		GameID: o.GameID, Away: o.AwaySpread, Home: o.HomeSpread,
+		AwayOdds: o.AwayOdds, HomeOdds: o.HomeOdds,
+		Date: o.ObservedAt.UTC().Format(ReferenceDateLayout),
+	})
+	return &message{data: b, gameID: o.GameID, odds: true}, err
+}
+
+func (h *Hub) errorMessage(text string) *message {
+	b, _ := encode(errorFrame{Type: "error", Epoch: h.epoch, Message: text}) // strings always encode
+	return &message{data: b}
+}
+
+// topicKind is the kind of a subscription topic.
+type topicKind byte
+
+const (
+	topicAll topicKind = iota + 1
+	topicSport
+	topicGame
+)
+
+// topic is a parsed subscription topic; a comparable map key that needs no
+// string concatenation on the publish path.
+type topic struct {
+	kind topicKind
+	name string
+}
+
+func (t topic) String() string {
+	switch t.kind {
+	case topicSport:
+		return "sport:" + t.name
+	case topicGame:
+		return "game:" + t.name
+	}
+	return "all"
+}
+
+// parseTopic parses "all", "sport:<name>" or "game:<id>".
+func parseTopic(s string) (topic, error) {
+	switch {
+	case s == "all":
+		return topic{kind: topicAll}, nil
+	case len(s) > len("sport:") && s[:len("sport:")] == "sport:":
+		name := s[len("sport:"):]
+		if len(name) > feed.MaxNameLen {
+			return topic{}, fmt.Errorf("topic %q: sport name too long", s)
+		}
+		return topic{kind: topicSport, name: name}, nil
+	case len(s) > len("game:") && s[:len("game:")] == "game:":
+		id := s[len("game:"):]
+		if r := feed.ValidateID(id); r != "" {
+			return topic{}, fmt.Errorf("topic %q: game id %s", s, r)
+		}
+		return topic{kind: topicGame, name: id}, nil
+	}
+	return topic{}, fmt.Errorf("topic %q: want all, sport:<name> or game:<id>", s)
+}

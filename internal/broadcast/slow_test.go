@@ -1,0 +1,130 @@
+package broadcast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/oddsfeed/oddsfeed/internal/feed"
+	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
+)
+
+// smallBufListener gives accepted connections a small send buffer, so a
+// client that stops reading backs up into the hub's queue after a few KiB
+// instead of after the megabytes loopback TCP would otherwise buffer.
+type smallBufListener struct{ net.Listener }
+
+func (l smallBufListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4 << 10)
+	}
+	return c, err
+}
+
+// TestSlowClient: a client that never reads is conflated, then closed with
+// StatusPolicyViolation "client too slow", while a fast client subscribed
+// to the same topic gets every message promptly.
+func TestSlowClient(t *testing.T) {
+	st, err := embedded.Open(t.TempDir(), embedded.Options{})
+	if err != nil {
+		t.Fatalf("open embedded store: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	hub := New(st, Options{QueueBytes: 4 << 10, HardQueueBytes: 16 << 10, WriteTimeout: 20 * time.Second})
+	srv := httptest.NewUnstartedServer(hub)
+	srv.Listener = smallBufListener{srv.Listener}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = hub.Shutdown(ctx)
+	})
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+
+	slowDialer := &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetReadBuffer(4 << 10)
+			}
+			return c, err
+		},
+	}}}
+	fast := dial(t, url, nil)
+	slow := dial(t, url, slowDialer)
+	for _, c := range []*websocket.Conn{fast, slow} {
+		subscribe(t, c, "all")
+		syncPoint(t, c)
+	}
+	// From here on the slow client reads nothing.
+
+	seqs := map[string]uint64{}
+	var worst time.Duration
+	sent := 0
+	publish := func(gameID string, i int) {
+		o := odds(gameID, "p", i)
+		start := time.Now()
+		hub.Publish(feed.Change{Kind: feed.ChangeInsert, NewOdds: &o})
+		sent++
+		f := read(t, fast)
+		worst = max(worst, time.Since(start))
+		seqs[gameID]++
+		if f.Type != "odds" || f.GameID != gameID || f.Seq != seqs[gameID] {
+			t.Fatalf("fast client got %+v, want odds of %s seq %d", f, gameID, seqs[gameID])
+		}
+	}
+
+	// Phase 1: many odds of a few games: the slow client's queue is
+	// conflated to the newest per game and stays under the hard bound.
+	for i := range 800 {
+		publish(fmt.Sprintf("g%d", i%4), i)
+	}
+	if s := hub.Stats(); s.Conflated == 0 || s.SlowClosed != 0 {
+		t.Fatalf("after phase 1 stats = %+v, want conflation and no close", s)
+	}
+	// Phase 2: odds of ever new games cannot be conflated: past the hard
+	// bound the slow client is closed.
+	for i := 0; hub.Stats().SlowClosed == 0; i++ {
+		if i == 2000 {
+			t.Fatalf("slow client never closed: stats = %+v", hub.Stats())
+		}
+		publish(fmt.Sprintf("h%d", i), i)
+	}
+	t.Logf("fast client: %d messages, slowest publish->receive %v; stats %+v", sent, worst, hub.Stats())
+	// A few more: the fast client is unaffected.
+	for i := range 50 {
+		publish(fmt.Sprintf("k%d", i), i)
+	}
+
+	// Now the slow client reads: what was in flight, then the close frame.
+	received := 0
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, _, err := slow.Read(ctx)
+		if err == nil {
+			received++
+			continue
+		}
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != ReasonTooSlow {
+			t.Fatalf("slow client read error %v, want close %v %q", err, websocket.StatusPolicyViolation, ReasonTooSlow)
+		}
+		break
+	}
+	if received >= sent {
+		t.Fatalf("slow client received %d of %d messages: nothing was conflated or dropped", received, sent)
+	}
+	t.Logf("slow client received %d of %d messages before the close frame", received, sent)
+	waitFor(t, func() bool { return hub.Stats().Clients == 1 })
+}
