@@ -44,6 +44,9 @@ type Config struct {
 
 	ShutdownTimeout time.Duration
 	LogLevel        string
+
+	AllowedOrigins []string
+	DevBridge      bool
 }
 
 // envVar describes one configuration variable: its name, default, help and
@@ -123,6 +126,23 @@ var envVars = []envVar{
 			return errors.New("must be a positive duration such as 15s")
 		}
 		c.ShutdownTimeout = d
+		return nil
+	}},
+	{"ODDSFEED_ALLOWED_ORIGINS", "", "extra browser origins (host patterns, comma separated) allowed to open the live stream; the server's own origin always is", func(c *Config, v string) error {
+		c.AllowedOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.AllowedOrigins = append(c.AllowedOrigins, o)
+			}
+		}
+		return nil
+	}},
+	{"ODDSFEED_DEV_BRIDGE", "false", "aws back end on emulators only: run the development bridge DynamoDB Local stream -> kinesis-mock in-process", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		c.DevBridge = b
 		return nil
 	}},
 	{"ODDSFEED_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {

@@ -2,12 +2,14 @@ package app_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,11 +43,15 @@ func serve(t *testing.T, vars map[string]string) string {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	getenv := func(k string) string { return vars[k] }
+	logs := &syncBuffer{}
 	go func() {
-		done <- app.Run(ctx, app.Env{Args: []string{"serve"}, Getenv: getenv, Stdout: pw, Stderr: io.Discard})
+		done <- app.Run(ctx, app.Env{Args: []string{"serve"}, Getenv: getenv, Stdout: pw, Stderr: logs})
 		pw.Close()
 	}()
 	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
 		cancel()
 		select {
 		case err := <-done:
@@ -62,6 +68,24 @@ func serve(t *testing.T, vars map[string]string) string {
 	}
 	go io.Copy(io.Discard, pr)
 	return url
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func drain(done chan error) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/auth"
 	"github.com/oddsfeed/oddsfeed/internal/awsclient"
 	"github.com/oddsfeed/oddsfeed/internal/feedread"
+	"github.com/oddsfeed/oddsfeed/internal/httpx"
 	"github.com/oddsfeed/oddsfeed/internal/ingest"
 	"github.com/oddsfeed/oddsfeed/internal/store"
 	"github.com/oddsfeed/oddsfeed/internal/store/dynamo"
@@ -54,6 +55,7 @@ type Server struct {
 	log    *slog.Logger
 	store  store.FeedStore
 	router http.Handler
+	pipe   *pipeline
 	closer []func() error
 }
 
@@ -70,6 +72,10 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger) (*Server, erro
 	}
 	s.store = st
 	s.closer = append(s.closer, st.Close)
+	if s.pipe, err = newPipeline(ctx, s); err != nil {
+		s.close()
+		return nil, err
+	}
 	s.router = s.routes(keys)
 	return s, nil
 }
@@ -120,9 +126,15 @@ func (s *Server) routes(keys *auth.Keyring) http.Handler {
 		r.Use(auth.Require(keys, auth.RoleProvider, auth.RoleAdmin))
 		in.Routes(r)
 	})
+	tokens := auth.NewTokens(nil, time.Minute, nil)
 	r.Group(func(r chi.Router) {
-		r.Use(auth.Require(keys, auth.RoleAnalyst, auth.RoleAdmin))
+		r.Use(auth.Require(keys.WithTokens(tokens), auth.RoleAnalyst, auth.RoleAdmin))
 		rd.Routes(r)
+		r.Get("/v1/stream", s.pipe.hub.ServeHTTP)
+		r.Post("/v1/stream/token", func(w http.ResponseWriter, r *http.Request) {
+			p, _ := auth.PrincipalFrom(r.Context())
+			httpx.WriteJSON(w, http.StatusOK, map[string]any{"token": tokens.Issue(p), "expiresIn": int(tokens.TTL().Seconds())})
+		})
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(auth.Require(keys, auth.RoleProvider, auth.RoleAnalyst, auth.RoleAdmin))
@@ -165,21 +177,30 @@ func (s *Server) Serve(ctx context.Context, ready func(url string)) error {
 		IdleTimeout:       120 * time.Second,
 	}
 	errc := make(chan error, 1)
+	s.pipe.start()
 	go func() { errc <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
 	s.log.Info("listening", "url", url, "backend", s.cfg.Backend)
 	if ready != nil {
 		ready(url)
 	}
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
+	// Shutdown order: stop accepting and finish requests in flight, close
+	// the WebSockets with a close frame, stop the tailer after its current
+	// batch; the store closes last (deferred).
 	s.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = hs.Shutdown(sctx)
+	s.pipe.stop(sctx)
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", serveErr)
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

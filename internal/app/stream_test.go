@@ -1,0 +1,170 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/oddsfeed/oddsfeed/internal/awsclient"
+	"github.com/oddsfeed/oddsfeed/internal/harness"
+	"github.com/oddsfeed/oddsfeed/internal/store/dynamo"
+)
+
+type frame struct {
+	Type   string          `json:"type"`
+	Epoch  string          `json:"epoch"`
+	GameID string          `json:"gameId"`
+	Seq    uint64          `json:"seq"`
+	Reset  bool            `json:"reset"`
+	Odds   json.RawMessage `json:"odds"`
+}
+
+// dial opens the live stream with an API key (header) or a full URL query.
+func dial(t *testing.T, base, query, key string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h := http.Header{}
+	if key != "" {
+		h.Set("Authorization", "Bearer "+key)
+	}
+	c, resp, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/v1/stream"+query, &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("dial %s: %v (status %d)", query, err, status)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+func send(t *testing.T, c *websocket.Conn, v any) {
+	t.Helper()
+	b, _ := json.Marshal(v)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func read[T any](t *testing.T, c *websocket.Conn) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	return v
+}
+
+// streamCase runs the WebSocket end-to-end checks against a running server.
+func streamCase(t *testing.T, base string, k keys) {
+	prov := client{t, base, k.provider}
+	prov.want(201, "PUT", "/v1/games/ws1", map[string]any{"sport": "tennis", "gameDate": time.Now().UTC(), "status": "live"}, nil)
+	start := time.Now().UTC().Add(-time.Minute)
+	prov.want(200, "POST", "/v1/odds", map[string]any{"odds": []oddsJSON{{GameID: "ws1", ObservedAt: start, AwaySpread: 1, HomeSpread: -1, AwayOdds: 150, HomeOdds: -170}}}, nil)
+
+	// An analyst with a key subscribes and gets a snapshot with that odds.
+	c := dial(t, base, "", k.analyst)
+	send(t, c, map[string]any{"type": "subscribe", "topics": []string{"game:ws1"}})
+	snap := read[frame](t, c)
+	for snap.Type == "game" { // a game change may be queued before the snapshot
+		snap = read[frame](t, c)
+	}
+	if snap.Type != "snapshot" || snap.GameID != "ws1" || !strings.Contains(string(snap.Odds), `"awayOdds":150`) {
+		t.Fatalf("first frame = %+v %s", snap, snap.Odds)
+	}
+	// A browser-style client with a stream token, and an AWS reference client.
+	var tok struct{ Token string }
+	client{t, base, k.analyst}.want(200, "POST", "/v1/stream/token", nil, &tok)
+	tc := dial(t, base, "?token="+tok.Token, "")
+	send(t, tc, map[string]any{"type": "subscribe", "topics": []string{"game:ws1"}})
+	for f := read[frame](t, tc); f.Type != "snapshot"; f = read[frame](t, tc) {
+	}
+	rc := dial(t, base, "?client=wscat-1", k.analyst)
+	time.Sleep(100 * time.Millisecond) // the reference client subscribes on connect
+
+	// Providers post; every client receives each change, in order, once.
+	var batch []oddsJSON
+	for i := range 5 {
+		batch = append(batch, oddsJSON{GameID: "ws1", ObservedAt: start.Add(time.Duration(i+1) * time.Second), AwaySpread: 1, HomeSpread: -1, AwayOdds: 100 + i, HomeOdds: -120})
+	}
+	t0 := time.Now()
+	prov.want(200, "POST", "/v1/odds", map[string]any{"odds": batch}, nil)
+	for _, conn := range []*websocket.Conn{c, tc} {
+		seq := snap.Seq
+		for i := range 5 {
+			f := read[frame](t, conn)
+			for f.Type == "game" { // the game's own change may arrive late through the stream
+				f = read[frame](t, conn)
+			}
+			if f.Type != "odds" || (i > 0 && f.Seq != seq+1) || !strings.Contains(string(f.Odds), `"awayOdds":`+itoa(100+i)) {
+				t.Fatalf("change %d = %+v %s (previous seq %d)", i, f, f.Odds, seq)
+			}
+			seq = f.Seq
+		}
+	}
+	t.Logf("post -> 5 changes on 2 clients in %v", time.Since(t0))
+	for i := range 5 {
+		ref := read[map[string]any](t, rc)
+		if ref["gameId"] != "ws1" || ref["awayOdds"] != float64(100+i) || len(ref) != 6 {
+			t.Fatalf("reference frame %d = %v", i, ref)
+		}
+	}
+
+	// No key: refused.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/v1/stream", nil)
+	if err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("dial without a key: err %v, resp %v", err, resp)
+	}
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func TestStreamEndToEnd(t *testing.T) {
+	k := newKeys()
+	for name, vars := range backends(t, k) {
+		t.Run(name, func(t *testing.T) {
+			if name == "aws" {
+				provisionStream(t, vars)
+			}
+			streamCase(t, serve(t, vars), k)
+		})
+	}
+}
+
+// provisionStream gives an aws back-end configuration its own Kinesis
+// stream and turns on the development bridge from DynamoDB Local's stream.
+func provisionStream(t *testing.T, vars map[string]string) {
+	t.Helper()
+	vars["ODDSFEED_STREAM"] = vars["ODDSFEED_TABLE"] + "-changes"
+	vars["ODDSFEED_DEV_BRIDGE"] = "true"
+	o := awsclient.Options{Region: harness.Region, DynamoDBEndpoint: env.DynamoDB.URL, KinesisEndpoint: env.Kinesis.URL,
+		AccessKeyID: harness.AccessKey, SecretAccessKey: harness.SecretKey}
+	cfg, err := awsclient.Load(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = dynamo.Provision(ctx, awsclient.DynamoDB(cfg, o), awsclient.Kinesis(cfg, o),
+		dynamo.ProvisionOptions{Table: vars["ODDSFEED_TABLE"], Stream: vars["ODDSFEED_STREAM"], Shards: 2}, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,281 @@
+package devbridge
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/oddsfeed/oddsfeed/internal/feed"
+	"github.com/oddsfeed/oddsfeed/internal/store/dynamo"
+)
+
+func eventID(t *testing.T, data []byte) string {
+	t.Helper()
+	var r struct {
+		EventID string `json:"eventID"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatalf("record json: %v", err)
+	}
+	return r.EventID
+}
+
+// TestRelaysChanges writes a game, odds and a game update through the
+// DynamoDB store and reads them back from Kinesis with the kinesis Source.
+func TestRelaysChanges(t *testing.T) {
+	f := newFixture(t, 2, Options{}, dynamo.Options{})
+	f.run(t)
+	c := f.consume(t)
+	ctx := t.Context()
+	before := time.Now()
+	g1, _, err := f.store.PutGame(ctx, game("g1", feed.StatusScheduled))
+	if err != nil {
+		t.Fatalf("put game: %v", err)
+	}
+	odds := oddsOf("g1", "bookie", 3)
+	if _, err := f.store.PutOdds(ctx, odds); err != nil {
+		t.Fatalf("put odds: %v", err)
+	}
+	g2, _, err := f.store.PutGame(ctx, game("g1", feed.StatusLive))
+	if err != nil {
+		t.Fatalf("update game: %v", err)
+	}
+	got := c.wait(t, 5)
+	if len(got) != 5 {
+		t.Fatalf("got %d changes, want 5: %+v", len(got), got)
+	}
+	// One PK: one shard, in write order.
+	first := got[0]
+	if first.Kind != feed.ChangeInsert || first.NewGame == nil || *first.NewGame != g1 || first.OldGame != nil {
+		t.Errorf("change 0 = %+v, want INSERT of %+v", first, g1)
+	}
+	for i, o := range odds {
+		ch := got[1+i]
+		if ch.Kind != feed.ChangeInsert || ch.NewOdds == nil || *ch.NewOdds != stored(t, o) || ch.ItemType != feed.TypeOdds {
+			t.Errorf("change %d = %+v, want INSERT of odds %+v", 1+i, ch, stored(t, o))
+		}
+	}
+	last := got[4]
+	if last.Kind != feed.ChangeModify || last.NewGame == nil || *last.NewGame != g2 || last.OldGame == nil || *last.OldGame != g1 || last.Version != 2 {
+		t.Errorf("change 4 = %+v, want MODIFY %+v -> %+v", last, g1, g2)
+	}
+	for i, ch := range got {
+		if ch.Source != got[0].Source || ch.Key.PK != feed.GamePK("g1") || ch.Expired {
+			t.Errorf("change %d: source %s key %v expired %v", i, ch.Source, ch.Key, ch.Expired)
+		}
+		// Stamped by the bridge at read time, microseconds, increasing.
+		if ch.At.Before(before.Add(-time.Millisecond)) || ch.At.After(time.Now()) || ch.At.Nanosecond()%1000 != 0 {
+			t.Errorf("change %d At %v: want the bridge's read time in microseconds", i, ch.At)
+		}
+		if i > 0 && !ch.At.After(got[i-1].At) {
+			t.Errorf("change %d At %v not after the previous %v", i, ch.At, got[i-1].At)
+		}
+	}
+	for _, r := range f.rawRecords(t) {
+		if r.pk != r.change.Key.PK {
+			t.Errorf("record partition key %q, want the item's PK %q", r.pk, r.change.Key.PK)
+		}
+	}
+	if s := f.bridge.Stats(); s.Relayed != 5 || s.Duplicates != 0 {
+		t.Errorf("stats %+v, want 5 relayed", s)
+	}
+}
+
+// TestDuplicatesAndReorder: the raw stream holds duplicates and cross-key
+// reordering, per-key order holds, and a consumer still sees every change.
+func TestDuplicatesAndReorder(t *testing.T) {
+	f := newFixture(t, 1, Options{DuplicateEvery: 3, ReorderWindow: 10}, dynamo.Options{})
+	ctx := t.Context()
+	var all []feed.Odds
+	for g := range 4 {
+		all = append(all, oddsOf(fmt.Sprintf("g%d", g), "p", 10)...)
+	}
+	// Interleave the games so that the table stream mixes keys.
+	slices.SortStableFunc(all, func(a, b feed.Odds) int { return a.ObservedAt.Compare(b.ObservedAt) })
+	if _, err := f.store.PutOdds(ctx, all); err != nil {
+		t.Fatalf("put odds: %v", err)
+	}
+	f.run(t) // after the writes: one read, one relay
+	c := f.consume(t)
+	s := f.bridge.Stats()
+	eventually(t, 30*time.Second, "all relayed", func() bool { s = f.bridge.Stats(); return s.Relayed == int64(len(all)) })
+	if want := int64(len(all) / 3); s.Duplicates != want {
+		t.Errorf("duplicates %d, want %d", s.Duplicates, want)
+	}
+	got := c.wait(t, len(all)+int(s.Duplicates))
+	seen := map[feed.Key]int{}
+	for _, ch := range got {
+		seen[ch.Key]++
+	}
+	for _, o := range all {
+		if seen[o.Key()] == 0 {
+			t.Errorf("odds %v never delivered", o.Key())
+		}
+	}
+
+	recs := f.rawRecords(t)
+	if len(recs) != len(all)+int(s.Duplicates) {
+		t.Fatalf("%d raw records, want %d", len(recs), len(all)+int(s.Duplicates))
+	}
+	ids := map[string]int{}
+	lastAt := map[string]time.Time{}
+	reordered := false
+	for i, r := range recs {
+		ids[r.eventID]++
+		if r.change.At.Before(lastAt[r.pk]) {
+			t.Errorf("record %d of %s at %v is before the key's previous %v", i, r.pk, r.change.At, lastAt[r.pk])
+		}
+		lastAt[r.pk] = r.change.At
+		if i > 0 && r.change.At.Before(recs[i-1].change.At) {
+			reordered = true
+		}
+	}
+	dups := 0
+	for _, n := range ids {
+		dups += n - 1
+	}
+	if dups != int(s.Duplicates) || len(ids) != len(all) {
+		t.Errorf("raw stream: %d distinct event ids, %d duplicates; want %d and %d", len(ids), dups, len(all), s.Duplicates)
+	}
+	if !reordered {
+		t.Errorf("raw stream is in creation order: no cross-key reordering")
+	}
+}
+
+// TestReshardMidStream: resharding 1 -> 2 while changes flow loses and
+// repeats nothing.
+func TestReshardMidStream(t *testing.T) {
+	f := newFixture(t, 1, Options{}, dynamo.Options{})
+	f.run(t)
+	c := f.consume(t)
+	ctx := t.Context()
+	var all []feed.Odds
+	put := func(g string) {
+		o := oddsOf(g, "p", 5)
+		if _, err := f.store.PutOdds(ctx, o); err != nil {
+			t.Fatalf("put odds: %v", err)
+		}
+		all = append(all, o...)
+	}
+	for g := range 4 {
+		put(fmt.Sprintf("before%d", g))
+	}
+	c.wait(t, len(all))
+	done := make(chan error, 1)
+	go func() { done <- f.bridge.Reshard(ctx, 2) }()
+	for g := range 4 {
+		put(fmt.Sprintf("during%d", g))
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("reshard: %v", err)
+	}
+	for g := range 12 {
+		put(fmt.Sprintf("after%d", g))
+	}
+	got := c.wait(t, len(all))
+	if len(got) != len(all) {
+		t.Fatalf("got %d changes, want %d", len(got), len(all))
+	}
+	seen := map[feed.Key]bool{}
+	sources := map[string]bool{}
+	for _, ch := range got {
+		if seen[ch.Key] {
+			t.Errorf("change %v delivered twice", ch.Key)
+		}
+		seen[ch.Key] = true
+		sources[ch.Source] = true
+	}
+	if len(sources) != 3 {
+		t.Errorf("changes came from shards %v, want the parent and two children", sources)
+	}
+}
+
+// TestInjectTTLRemove: an injected TTL REMOVE decodes as Expired with its
+// old image.
+func TestInjectTTLRemove(t *testing.T) {
+	f := newFixture(t, 1, Options{}, dynamo.Options{})
+	f.run(t)
+	c := f.consume(t)
+	o := stored(t, oddsOf("g9", "p", 1)[0])
+	if err := f.bridge.InjectTTLRemove(t.Context(), feed.OddsItem(o, time.Now().Add(-time.Hour))); err != nil {
+		t.Fatalf("inject: %v", err)
+	}
+	got := c.wait(t, 1)
+	ch := got[0]
+	if ch.Kind != feed.ChangeRemove || !ch.Expired || ch.OldOdds == nil || *ch.OldOdds != o || ch.NewOdds != nil || ch.Key != o.Key() {
+		t.Fatalf("change %+v, want an expired REMOVE of %+v", ch, o)
+	}
+	if s := f.bridge.Stats(); s.Injected != 1 {
+		t.Errorf("stats %+v, want 1 injected", s)
+	}
+}
+
+// TestRealTTLExpiry lets DynamoDB Local expire odds written with EXPIRE an
+// hour ago: its TTL delete reaches the consumer as an expired REMOVE.
+func TestRealTTLExpiry(t *testing.T) {
+	past := func() time.Time { return time.Now().Add(-25 * time.Hour) }
+	f := newFixture(t, 1, Options{}, dynamo.Options{OddsTTL: 24 * time.Hour, Now: past})
+	f.run(t)
+	c := f.consume(t)
+	o := oddsOf("g7", "p", 1)
+	if _, err := f.store.PutOdds(t.Context(), o); err != nil {
+		t.Fatalf("put odds: %v", err)
+	}
+	eventually(t, 3*time.Minute, "the TTL delete", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.changes) >= 2
+	})
+	got := c.wait(t, 2)
+	rm := got[1]
+	if rm.Kind != feed.ChangeRemove || !rm.Expired || rm.OldOdds == nil || rm.Key != o[0].Key() {
+		t.Fatalf("change %+v, want an expired REMOVE of %v", rm, o[0].Key())
+	}
+	if s := f.bridge.Stats(); s.TTLTranslated != 1 {
+		t.Errorf("stats %+v, want 1 TTL delete translated", s)
+	}
+}
+
+func TestReorderKeepsPerKeyOrder(t *testing.T) {
+	tests := []struct {
+		name   string
+		keys   string // one letter per record: its PK
+		window int
+	}{
+		{"mixed", "abcabcabcaabbcc", 5},
+		{"one key", "aaaaaa", 4},
+		{"window larger than input", "abab", 10},
+		{"empty", "", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var in []record
+			for i, k := range tt.keys {
+				in = append(in, record{pk: string(k), data: []byte(fmt.Sprint(i))})
+			}
+			for range 50 {
+				out := reorder(in, tt.window)
+				if len(out) != len(in) {
+					t.Fatalf("reorder gave %d records, want %d", len(out), len(in))
+				}
+				next := map[string]int{} // per key: index in `in` of the last seen
+				for w := 0; w < len(out); w += tt.window {
+					end := min(w+tt.window, len(out))
+					for _, r := range out[w:end] {
+						var i int
+						fmt.Sscan(string(r.data), &i)
+						if i < w || i >= end {
+							t.Fatalf("record %d left its window [%d,%d)", i, w, end)
+						}
+						if prev, ok := next[r.pk]; ok && i <= prev {
+							t.Fatalf("key %s: record %d after %d", r.pk, i, prev)
+						}
+						next[r.pk] = i
+					}
+				}
+			}
+		})
+	}
+}
