@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
@@ -25,7 +26,12 @@ func newKinesisSource(ctx context.Context, cfg Config, log *slog.Logger) (cdc.Ch
 		return nil, nil, fmt.Errorf("aws configuration: %w", err)
 	}
 	kin := awsclient.Kinesis(awsCfg, o)
-	src := cdckinesis.New(kin, cdckinesis.Options{Stream: cfg.Stream, Logger: log})
+	ko := cdckinesis.Options{Stream: cfg.Stream, Logger: log}
+	if cfg.KinesisEndpoint == "" {
+		// AWS allows 5 GetRecords a second per shard (shared by consumers).
+		ko.PollMin = 200 * time.Millisecond
+	}
+	src := cdckinesis.New(kin, ko)
 	var jobs []func(context.Context)
 	if cfg.DevBridge {
 		if cfg.DynamoDBEndpoint == "" || cfg.KinesisEndpoint == "" {
