@@ -40,6 +40,7 @@ func newKinesisSource(ctx context.Context, cfg Config, log *slog.Logger) (cdc.Ch
 		streams := dynamodbstreams.NewFromConfig(awsCfg, func(so *dynamodbstreams.Options) { so.BaseEndpoint = &o.DynamoDBEndpoint })
 		br := devbridge.New(streams, awsclient.DynamoDB(awsCfg, o), kin, devbridge.Options{
 			Table: cfg.Table, Stream: cfg.Stream, Logger: log.With("module", "devbridge"),
+			DuplicateEvery: cfg.DevBridgeDuplicateEvery, ReorderWindow: cfg.DevBridgeReorderWindow,
 		})
 		jobs = append(jobs, func(ctx context.Context) {
 			if err := br.Run(ctx); err != nil && ctx.Err() == nil {

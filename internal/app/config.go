@@ -47,6 +47,9 @@ type Config struct {
 
 	AllowedOrigins []string
 	DevBridge      bool
+	// Fault injection of the development bridge (tests and demos).
+	DevBridgeDuplicateEvery int
+	DevBridgeReorderWindow  int
 }
 
 // envVar describes one configuration variable: its name, default, help and
@@ -145,6 +148,8 @@ var envVars = []envVar{
 		c.DevBridge = b
 		return nil
 	}},
+	{"ODDSFEED_DEV_BRIDGE_DUPLICATE_EVERY", "0", "dev bridge: write every Nth record twice, as Kinesis may (0 = never)", intVar(func(c *Config) *int { return &c.DevBridgeDuplicateEvery })},
+	{"ODDSFEED_DEV_BRIDGE_REORDER_WINDOW", "0", "dev bridge: shuffle records of different items within windows of N (0 = off)", intVar(func(c *Config) *int { return &c.DevBridgeReorderWindow })},
 	{"ODDSFEED_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		switch v {
 		case "debug", "info", "warn", "error":
@@ -153,6 +158,17 @@ var envVars = []envVar{
 		}
 		return errors.New("must be debug, info, warn or error")
 	}},
+}
+
+func intVar(p func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return errors.New("must be an integer >= 0")
+		}
+		*p(c) = n
+		return nil
+	}
 }
 
 func urlVar(p func(*Config) *string) func(*Config, string) error {
