@@ -5,8 +5,11 @@ EMULATORS := internal/harness/emulators
 EMULATORS_STAMP := $(EMULATORS)/node_modules/.installed
 
 GO ?= go
+SQLC_VERSION := v1.31.1
+# sqlc is built once per machine (cgo, ~75 s) into the Go bin directory.
+SQLC := $(shell $(GO) env GOPATH)/bin/sqlc
 
-.PHONY: deps test build run bench fmt-check
+.PHONY: deps test build run bench fmt-check sqlc-check generate
 
 # npm-installed emulators (DynamoDB Local, kinesis-mock) used by the test harness.
 deps: $(EMULATORS_STAMP)
@@ -15,7 +18,7 @@ $(EMULATORS_STAMP): $(EMULATORS)/package.json $(EMULATORS)/package-lock.json
 	npm ci --prefix $(EMULATORS) --no-audit --no-fund
 	touch $@
 
-test: deps fmt-check
+test: deps fmt-check sqlc-check
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
@@ -32,3 +35,16 @@ bench: deps
 fmt-check:
 	@files="$$(find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l)"; \
 	if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
+
+$(SQLC):
+	$(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+
+# Regenerate the sqlc code after editing sql/ or migrations/.
+generate: $(SQLC)
+	$(SQLC) generate
+
+# CI fails when the generated code is stale or a query breaks a lint rule.
+sqlc-check: $(SQLC)
+	@$(SQLC) version | grep -qx '$(SQLC_VERSION)' || { echo "sqlc $(SQLC_VERSION) required (found $$($(SQLC) version)); rm $(SQLC) and re-run"; exit 1; }
+	$(SQLC) diff
+	$(SQLC) vet

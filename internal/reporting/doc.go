@@ -1,0 +1,24 @@
+// Package reporting keeps the Postgres reporting schema in step with the feed
+// store and serves the analysts' reports from it.
+//
+//   - Migrate runs the goose migrations embedded from the top-level
+//     migrations directory.
+//   - Sync is the cdc.Consumer that applies each change batch in one
+//     transaction with its shard's checkpoint: set-based, forward-only
+//     upserts (by item version and observation time), so replays and
+//     out-of-order deliveries change nothing. A record that cannot be
+//     applied is isolated by splitting the batch and parked in dead_letters;
+//     Replay re-applies parked records. Each shard is synced by one replica
+//     at a time (a session-level advisory lock).
+//   - Partitions keeps the day partitions of odds_ticks: created ahead and on
+//     demand, dropped after the retention period.
+//   - Backfill loads a whole feed store through a Scanner, resumably.
+//   - Reports serves the reports HTTP API from sqlc queries (package db,
+//     generated from the top-level sql directory; never edit it by hand).
+//
+// Deletions: a TTL expiry (Change.Expired) never deletes report rows. A
+// user's REMOVE of odds deletes the tick (and refreshes latest_odds from the
+// ticks left); a user's REMOVE of a game marks the game deleted (deleted_at),
+// keeping its version so that an older change arriving late cannot bring it
+// back.
+package reporting
