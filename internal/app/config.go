@@ -45,6 +45,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	LogLevel        string
 
+	DatabaseURL     string
+	ReportRetention time.Duration
+
 	AllowedOrigins []string
 	DevBridge      bool
 	// Fault injection of the development bridge (tests and demos).
@@ -131,6 +134,21 @@ var envVars = []envVar{
 		c.ShutdownTimeout = d
 		return nil
 	}},
+	{"ODDSFEED_DATABASE_URL", "", "Postgres reporting database (postgres://...); empty = no reporting sync or reports API", func(c *Config, v string) error {
+		if v != "" && !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
+			return errors.New("must be a postgres:// URL")
+		}
+		c.DatabaseURL = v
+		return nil
+	}},
+	{"ODDSFEED_REPORT_RETENTION", "720h", "odds ticks older than this are dropped from Postgres (whole day partitions)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 24*time.Hour {
+			return errors.New("must be a duration of at least 24h")
+		}
+		c.ReportRetention = d
+		return nil
+	}},
 	{"ODDSFEED_ALLOWED_ORIGINS", "", "extra browser origins (host patterns, comma separated) allowed to open the live stream; the server's own origin always is", func(c *Config, v string) error {
 		c.AllowedOrigins = nil
 		for _, o := range strings.Split(v, ",") {
@@ -203,7 +221,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 // redact hides values of secret variables in error messages.
 func redact(name, val string) string {
-	if strings.Contains(name, "SECRET") || name == "ODDSFEED_API_KEYS" {
+	if strings.Contains(name, "SECRET") || name == "ODDSFEED_API_KEYS" || name == "ODDSFEED_DATABASE_URL" {
 		return "<redacted>"
 	}
 	return val

@@ -22,6 +22,7 @@ type pipeline struct {
 	src    cdc.ChangeSource
 	tailer *cdc.Tailer
 	hub    *broadcast.Hub
+	rep    *reportingPart // nil without a reporting database
 	// background jobs besides the tailer (log retention, dev bridge).
 	jobs []func(ctx context.Context)
 
@@ -82,12 +83,23 @@ func newPipeline(ctx context.Context, s *Server) (*pipeline, error) {
 		p.jobs = append(p.jobs, jobs...)
 	}
 	p.tailer = cdc.NewTailer(p.src, cdc.TailerOptions{Logger: p.log})
-	p.tailer.Add(broadcastConsumer(p.hub), cdc.ConsumerOptions{Guard: cdc.NewGuard(cdc.GuardOptions{})})
+	consumers := []cdc.Consumer{broadcastConsumer(p.hub)}
+	p.tailer.Add(consumers[0], cdc.ConsumerOptions{Guard: cdc.NewGuard(cdc.GuardOptions{})})
+	if s.cfg.DatabaseURL != "" {
+		rep, err := newReporting(ctx, s.cfg, s.log)
+		if err != nil {
+			return nil, err
+		}
+		p.rep = rep
+		// No guard: the sync's upserts are idempotent by item version.
+		p.tailer.Add(rep.sync, cdc.ConsumerOptions{})
+		consumers = append(consumers, rep.sync)
+		p.jobs = append(p.jobs, rep.maintainJob(s.cfg.ReportRetention, s.log.With("module", "partitions")))
+	}
 	if err := seedHub(ctx, s.store, p.hub); err != nil {
 		return nil, err
 	}
 	if st, ok := s.store.(*embedded.Store); ok {
-		consumers := []cdc.Consumer{broadcastConsumer(p.hub)}
 		p.jobs = append(p.jobs, func(ctx context.Context) {
 			cdc.RunLogRetention(ctx, st, consumers, 10*time.Minute, p.log)
 		})
@@ -122,4 +134,7 @@ func (p *pipeline) stop(ctx context.Context) {
 		p.cancel()
 	}
 	p.wg.Wait()
+	if p.rep != nil {
+		p.rep.close(ctx)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/feedread"
 	"github.com/oddsfeed/oddsfeed/internal/httpx"
 	"github.com/oddsfeed/oddsfeed/internal/ingest"
+	"github.com/oddsfeed/oddsfeed/internal/reporting"
 	"github.com/oddsfeed/oddsfeed/internal/store"
 	"github.com/oddsfeed/oddsfeed/internal/store/dynamo"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
@@ -131,6 +132,9 @@ func (s *Server) routes(keys *auth.Keyring) http.Handler {
 		r.Use(auth.Require(keys.WithTokens(tokens), auth.RoleAnalyst, auth.RoleAdmin))
 		rd.Routes(r)
 		r.Get("/v1/stream", s.pipe.hub.ServeHTTP)
+		if s.pipe.rep != nil {
+			s.pipe.rep.reports.Routes(r)
+		}
 		r.Post("/v1/stream/token", func(w http.ResponseWriter, r *http.Request) {
 			p, _ := auth.PrincipalFrom(r.Context())
 			httpx.WriteJSON(w, http.StatusOK, map[string]any{"token": tokens.Issue(p), "expiresIn": int(tokens.TTL().Seconds())})
@@ -139,6 +143,10 @@ func (s *Server) routes(keys *auth.Keyring) http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(auth.Require(keys, auth.RoleProvider, auth.RoleAnalyst, auth.RoleAdmin))
 		rd.ReferenceRoutes(r)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(auth.Require(keys, auth.RoleAdmin))
+		r.Post("/v1/admin/replay", s.replayDeadLetters)
 	})
 	return r
 }
@@ -212,4 +220,18 @@ func (s *Server) close() {
 			s.log.Warn("close", "err", err)
 		}
 	}
+}
+
+// replayDeadLetters re-applies the reporting sync's parked records (admin).
+func (s *Server) replayDeadLetters(w http.ResponseWriter, r *http.Request) {
+	if s.pipe.rep == nil {
+		httpx.WriteProblem(w, r, httpx.Problem{Status: http.StatusNotFound, Detail: "reporting is not configured (ODDSFEED_DATABASE_URL)"})
+		return
+	}
+	applied, failed, err := reporting.Replay(r.Context(), s.pipe.rep.pool)
+	if err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]int{"applied": applied, "failed": failed})
 }

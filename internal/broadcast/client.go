@@ -62,6 +62,9 @@ type client struct {
 	// Guarded by hub.mu.
 	topics map[topic]struct{}
 	stamp  uint64 // last publish that enqueued to this client (dedup)
+	// skip holds, per game, the odds sent as missed that must not be sent
+	// again live (see resume.go); nil when empty.
+	skip map[string]*skipSet
 
 	mu           sync.Mutex
 	q            []entry

@@ -3,16 +3,32 @@
 //
 // Protocol (JSON text frames). A client sends
 //
-//	{"type":"subscribe","topics":["all","sport:soccer","game:g1"],"since":{"g1":42},"epoch":"..."}
+//	{"type":"subscribe","topics":["all","sport:soccer","game:g1"],"since":{"g1":42},"epoch":"...",
+//	 "sinceTime":{"g1":"2026-11-23T12:00:00.123456789Z"}}
 //	{"type":"unsubscribe","topics":["game:g1"]}
 //
 // and receives, for every game a subscription newly covers, a snapshot
 //
 //	{"type":"snapshot","epoch":"..","gameId":"g1","seq":N,"odds":[latest per provider],"game":{..}}
 //
-// (with "reset":true when a `since` for that game could not be honoured),
-// or, when `since` names a seq still in the game's history ring and the
-// epoch matches, the missed messages instead. Then, per change:
+// (with "reset":true when a `since` or `sinceTime` for that game could not
+// be honoured), or, when `since` names a seq still in the game's history
+// ring and the epoch matches, the missed messages instead.
+//
+// sinceTime (optional, per game) is the observedAt of the newest odds the
+// client has. When the ring cannot replay since (another epoch: the server
+// restarted; or too old), the reset snapshot also carries
+//
+//	"missed":[every odds of the game observed after sinceTime, oldest first]
+//
+// read from the feed store, so a reconnecting client misses nothing, even
+// across a restart. At most Options.MissedLimit (5000) are sent, the newest;
+// "truncated":true says some (the oldest) were left out, or that the store
+// could not be read: the REST odds listing has them. Odds of the game
+// published after the snapshot follow live; a live copy of an odds already
+// in missed is not sent again (for Options.DedupeWindow), which leaves its
+// seq unused for that client. Games named in sinceTime are covered by `all`
+// even when this hub has not seen them yet. Then, per change:
 //
 //	{"type":"odds","epoch":"..","gameId":"g1","seq":N,"odds":{..}}
 //	{"type":"game","epoch":"..","gameId":"g1","seq":N,"game":{..}}

@@ -147,6 +147,9 @@ type frame struct {
 	Odds    json.RawMessage `json:"odds"`
 	Game    *feed.Game      `json:"game"`
 	Message string          `json:"message"`
+	// Missed and Truncated answer a sinceTime.
+	Missed    []feed.Odds `json:"missed"`
+	Truncated bool        `json:"truncated"`
 }
 
 func (f frame) odds(t *testing.T) feed.Odds {

@@ -31,6 +31,12 @@ type Options struct {
 	// History is how many messages are kept per game for `since` resume.
 	// Default 256.
 	History int
+	// MissedLimit caps the odds a reset snapshot carries as missed for a
+	// sinceTime. Default 5000.
+	MissedLimit int
+	// DedupeWindow is how long after a snapshot with missed odds the live
+	// copies of those odds are withheld from that client. Default 1m.
+	DedupeWindow time.Duration
 	// Logger defaults to discarding.
 	Logger *slog.Logger
 }
@@ -51,6 +57,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.History <= 0 {
 		o.History = 256
+	}
+	if o.MissedLimit <= 0 {
+		o.MissedLimit = 5000
+	}
+	if o.DedupeWindow <= 0 {
+		o.DedupeWindow = time.Minute
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -84,6 +96,7 @@ type Stats struct {
 // Hub fans changes out to WebSocket clients. See the package doc.
 type Hub struct {
 	snap  Snapshotter
+	hist  Historian // nil when snap does not implement it
 	o     Options
 	log   *slog.Logger
 	epoch string
@@ -98,7 +111,10 @@ type Hub struct {
 	clients    map[*client]struct{}
 	refClients int
 	pubStamp   uint64
-	wg         sync.WaitGroup // connection handlers
+	// watches collect, per game, the odds published while a resuming
+	// subscriber reads what it missed from the store.
+	watches map[string]map[*oddsWatch]struct{}
+	wg      sync.WaitGroup // connection handlers
 
 	stats struct {
 		sent, conflated, dropped, slowClosed atomic.Uint64
@@ -106,10 +122,14 @@ type Hub struct {
 }
 
 // New returns a hub that asks s for snapshots of games it has not seen.
+// When s also implements Historian (the feed store does), a resuming
+// client's sinceTime is answered with the odds it missed.
 func New(s Snapshotter, o Options) *Hub {
 	o = o.withDefaults()
+	hist, _ := s.(Historian)
 	return &Hub{
-		snap: s, o: o, log: o.Logger,
+		snap: s, hist: hist, o: o, log: o.Logger,
+		watches: map[string]map[*oddsWatch]struct{}{},
 		epoch:   rand.Text()[:16],
 		games:   map[string]*gameState{},
 		index:   map[topic]map[*client]struct{}{},
@@ -154,6 +174,9 @@ func (h *Hub) publishOdds(o feed.Odds, insert bool) {
 	gs.seq++
 	gs.observe(o)
 	gs.record(m)
+	for w := range h.watches[o.GameID] {
+		w.add(o, h.o.MissedLimit)
+	}
 	h.fanoutLocked(gs, o.GameID, m, ref)
 }
 
@@ -195,6 +218,7 @@ func (h *Hub) gameLocked(id string) *gameState {
 func (h *Hub) fanoutLocked(gs *gameState, id string, m, ref *message) {
 	h.pubStamp++
 	stamp := h.pubStamp
+	var now time.Time // read once, only when a client has a skip set
 	send := func(t topic) {
 		for c := range h.index[t] {
 			if c.stamp == stamp {
@@ -203,6 +227,9 @@ func (h *Hub) fanoutLocked(gs *gameState, id string, m, ref *message) {
 			c.stamp = stamp
 			switch {
 			case !c.ref:
+				if c.skip != nil && m.od != nil && c.skipLocked(m.od, &now) {
+					continue
+				}
 				c.enqueue(m)
 			case ref != nil:
 				c.enqueue(ref)

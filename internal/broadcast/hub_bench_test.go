@@ -38,7 +38,7 @@ func BenchmarkHubFanout(b *testing.B) {
 				if !h.register(c) {
 					b.Fatal("register")
 				}
-				h.subscribe(context.Background(), c, []topic{{kind: topicGame, name: "g1"}}, nil, "")
+				h.subscribe(context.Background(), c, []topic{{kind: topicGame, name: "g1"}}, &request{})
 				go c.writeLoop()
 				clients[i] = c
 			}

@@ -3,6 +3,7 @@ package broadcast
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/oddsfeed/oddsfeed/internal/feed"
 )
@@ -16,6 +17,9 @@ type message struct {
 	// odds marks a message that conflation may drop when a newer odds
 	// message of the same game is queued behind it.
 	odds bool
+	// od is the odds a published odds message carries (nil otherwise):
+	// resuming clients skip live copies of odds already sent as missed.
+	od *feed.Odds
 }
 
 // Wire forms of the server's messages (see the package doc).
@@ -42,6 +46,9 @@ type (
 		Reset  bool        `json:"reset,omitempty"`
 		Odds   []feed.Odds `json:"odds"`
 		Game   *feed.Game  `json:"game,omitempty"`
+		// Missed and Truncated answer a sinceTime (see the package doc).
+		Missed    []feed.Odds `json:"missed,omitempty"`
+		Truncated bool        `json:"truncated,omitempty"`
 	}
 	errorFrame struct {
 		Type    string `json:"type"`
@@ -68,6 +75,10 @@ type request struct {
 	Topics []string          `json:"topics"`
 	Since  map[string]uint64 `json:"since"`
 	Epoch  string            `json:"epoch"`
+	// SinceTime is, per game, the observedAt of the newest odds the client
+	// has: what it missed is read from the store when since cannot be
+	// replayed.
+	SinceTime map[string]time.Time `json:"sinceTime"`
 }
 
 // encode marshals a frame the hub built itself. Only a value that cannot be
@@ -82,7 +93,7 @@ func encode(v any) ([]byte, error) {
 
 func (h *Hub) oddsMessage(o *feed.Odds, seq uint64) (*message, error) {
 	b, err := encode(oddsFrame{Type: "odds", Epoch: h.epoch, GameID: o.GameID, Seq: seq, Odds: o})
-	return &message{data: b, gameID: o.GameID, seq: seq, odds: true}, err
+	return &message{data: b, gameID: o.GameID, seq: seq, odds: true, od: o}, err
 }
 
 func (h *Hub) gameMessage(g *feed.Game, seq uint64) (*message, error) {

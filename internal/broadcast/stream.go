@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/oddsfeed/oddsfeed/internal/feed"
@@ -88,7 +89,11 @@ func (h *Hub) readLoop(c *client, conn *websocket.Conn) {
 		}
 		switch req.Type {
 		case "subscribe":
-			h.subscribe(ctx, c, topics, req.Since, req.Epoch)
+			if msg := checkSinceTime(req.SinceTime); msg != "" {
+				h.reply(c, msg)
+				continue
+			}
+			h.subscribe(ctx, c, topics, &req)
 		case "unsubscribe":
 			h.unsubscribe(c, topics)
 		default:
@@ -102,21 +107,63 @@ func (h *Hub) reply(c *client, text string) {
 	c.enqueuePinned([]*message{h.errorMessage(text)})
 }
 
-// subscribe adds topics to c and queues, for every game they newly cover,
-// a snapshot or (with a usable since) a replay of the missed messages.
-func (h *Hub) subscribe(ctx context.Context, c *client, topics []topic, since map[string]uint64, epoch string) {
-	// Games asked for by id that the hub has no odds snapshot of are read
-	// from the Snapshotter first, without holding the lock.
-	var need []string
-	h.mu.Lock()
-	for _, t := range topics {
-		if _, ok := c.topics[t]; ok || t.kind != topicGame {
-			continue
-		}
-		if gs := h.games[t.name]; gs == nil || !gs.seeded {
-			need = append(need, t.name)
+// checkSinceTime returns why a sinceTime map is refused, or "".
+func checkSinceTime(m map[string]time.Time) string {
+	if len(m) > maxTopics {
+		return fmt.Sprintf("sinceTime: at most %d games", maxTopics)
+	}
+	for id := range m {
+		if r := feed.ValidateID(id); r != "" {
+			return fmt.Sprintf("sinceTime: game id %q %s", id, r)
 		}
 	}
+	return ""
+}
+
+// subscribeAttempts bounds how often subscribe starts over when a game's
+// history ring was overrun while it read the store (see apply).
+const subscribeAttempts = 3
+
+// subscribe adds topics to c and queues, for every game they newly cover,
+// a snapshot or (with a usable since) a replay of the missed messages. A
+// snapshot answering a sinceTime carries the odds missed (resume.go).
+func (h *Hub) subscribe(ctx context.Context, c *client, topics []topic, req *request) {
+	for i := 1; ; i++ {
+		fetched, resumes := h.prepare(ctx, c, topics, req)
+		if h.apply(c, topics, req, fetched, resumes, i < subscribeAttempts) {
+			return
+		}
+	}
+}
+
+// prepare reads, without holding the lock, the latest odds of the games
+// asked for that the hub has no snapshot of, and the odds missed since
+// req.SinceTime of the games whose since cannot be replayed.
+func (h *Hub) prepare(ctx context.Context, c *client, topics []topic, req *request) (map[string][]feed.Odds, map[string]*resume) {
+	var need []string
+	h.mu.Lock()
+	needs := func(id string) bool {
+		gs := h.games[id]
+		return (gs == nil || !gs.seeded) && !slices.Contains(need, id)
+	}
+	for _, t := range topics {
+		if _, ok := c.topics[t]; ok {
+			continue
+		}
+		switch t.kind {
+		case topicGame:
+			if needs(t.name) {
+				need = append(need, t.name)
+			}
+		case topicAll: // a resumed game the hub has not seen yet is covered too
+			for id := range req.SinceTime {
+				if needs(id) {
+					need = append(need, id)
+				}
+			}
+		}
+	}
+	resumes := h.planResumesLocked(c, topics, req)
 	h.mu.Unlock()
 	fetched := make(map[string][]feed.Odds, len(need))
 	if h.snap != nil && !c.ref {
@@ -131,11 +178,28 @@ func (h *Hub) subscribe(ctx context.Context, c *client, topics []topic, since ma
 			fetched[id] = odds
 		}
 	}
+	for _, r := range resumes {
+		r.odds, r.more, r.err = h.readMissed(ctx, r.id, r.after)
+		if r.err != nil {
+			h.log.Warn("broadcast missed odds not read", "game", r.id, "err", r.err)
+		}
+	}
+	return fetched, resumes
+}
 
+// apply subscribes c under the lock and queues its snapshots and replays.
+// It returns false, having changed nothing but the seeded snapshots, when
+// retry is set and a game to resume from sinceTime has no store read
+// because its ring was overrun after prepare looked: subscribe then starts
+// over.
+func (h *Hub) apply(c *client, topics []topic, req *request, fetched map[string][]feed.Odds, resumes map[string]*resume, retry bool) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	for _, r := range resumes {
+		h.unwatchLocked(r)
+	}
 	if h.closed {
-		return
+		return true
 	}
 	for id, odds := range fetched {
 		h.seedLocked(id, odds)
@@ -148,31 +212,40 @@ func (h *Hub) subscribe(ctx context.Context, c *client, topics []topic, since ma
 	}
 	if len(c.topics)+len(added) > maxTopics {
 		c.enqueuePinned([]*message{h.errorMessage(fmt.Sprintf("at most %d topics per connection", maxTopics))})
-		return
+		return true
 	}
 	ids := h.newlyCoveredLocked(c, added)
+	if retry && h.hist != nil {
+		for _, id := range ids {
+			if _, ok := req.SinceTime[id]; ok && resumes[id] == nil && !h.replayableLocked(h.games[id], id, req) {
+				return false
+			}
+		}
+	}
 	for _, t := range added {
 		h.addTopicLocked(c, t)
 	}
 	if c.ref || len(ids) == 0 {
-		return
+		return true
 	}
 	var msgs []*message
 	for _, id := range ids {
 		gs := h.games[id]
-		reset := false
-		if s, ok := since[id]; ok {
-			if epoch == h.epoch && gs != nil {
-				if replay, ok := gs.since(s); ok {
-					msgs = append(msgs, replay...)
-					continue
-				}
-			}
-			reset = true
+		if h.replayableLocked(gs, id, req) {
+			replay, _ := gs.since(req.Since[id])
+			msgs = append(msgs, replay...)
+			continue
 		}
-		f := snapshotFrame{Type: "snapshot", Epoch: h.epoch, GameID: id, Reset: reset, Odds: []feed.Odds{}}
+		_, hasSince := req.Since[id]
+		_, hasTime := req.SinceTime[id]
+		f := snapshotFrame{Type: "snapshot", Epoch: h.epoch, GameID: id, Reset: hasSince || hasTime, Odds: []feed.Odds{}}
 		if gs != nil {
 			f.Seq, f.Odds, f.Game = gs.seq, gs.snapshot(), gs.game
+		}
+		if r := resumes[id]; r != nil {
+			f.Missed, f.Truncated = h.missedLocked(c, r)
+		} else if hasTime {
+			f.Truncated = true // no Historian, or retries ran out: nothing read
 		}
 		b, err := encode(f)
 		if err != nil {
@@ -182,6 +255,7 @@ func (h *Hub) subscribe(ctx context.Context, c *client, topics []topic, since ma
 		msgs = append(msgs, &message{data: b, gameID: id, seq: f.Seq})
 	}
 	c.enqueuePinned(msgs)
+	return true
 }
 
 // seedLocked merges a game's latest odds read from the Snapshotter.
