@@ -162,6 +162,15 @@ func (h *Hub) publishOdds(o feed.Odds, insert bool) {
 		return
 	}
 	gs := h.gameLocked(o.GameID)
+	if cur, ok := gs.latest[o.Provider]; ok && !o.ObservedAt.After(cur.ObservedAt) {
+		// Not newer than what the hub already holds for this provider: a
+		// duplicate the guard no longer remembers, a change already in a
+		// snapshot read from the store (the stream lags the store), or a
+		// late observation that the newest already supersedes. Clients
+		// hold the newest per provider; pushing it would show a stale or
+		// repeated tick. It is in the store and in the reports all the same.
+		return
+	}
 	m, err := h.oddsMessage(&o, gs.seq+1)
 	var ref *message
 	if err == nil && insert && h.refClients > 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -325,7 +326,7 @@ func TestReferenceClient(t *testing.T) {
 
 	o := odds("g1", "p", 2)
 	o.AwaySpread, o.HomeSpread, o.AwayOdds, o.HomeOdds = 2.5, -2.5, 120, -140
-	o.ObservedAt = time.Date(2026, 11, 23, 18, 4, 5, 123456789, time.UTC)
+	o.ObservedAt = t0.Add(2*time.Second + 123456789)
 	e.putGame(game("g1", "soccer", feed.StatusClosed)) // not for the reference client
 	e.putOdds(o)
 	e.publish()
@@ -334,7 +335,8 @@ func TestReferenceClient(t *testing.T) {
 	e.putOdds(odds("g1", "p", 4))
 	e.publish()
 
-	want := `{"gameId":"g1","away":2.5,"home":-2.5,"awayOdds":120,"homeOdds":-140,"date":"2026-11-23 18:04:05.123"}`
+	want := fmt.Sprintf(`{"gameId":"g1","away":2.5,"home":-2.5,"awayOdds":120,"homeOdds":-140,"date":%q}`,
+		o.ObservedAt.Truncate(time.Millisecond).Format(ReferenceDateLayout))
 	if got := string(readRaw(t, ref)); got != want {
 		t.Fatalf("reference frame\n got %s\nwant %s", got, want)
 	}
@@ -384,5 +386,31 @@ func TestPing(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if n := e.hub.Stats().Clients; n != 1 {
 		t.Fatalf("clients = %d, want the reading one kept", n)
+	}
+}
+
+// TestSnapshotThenLaggingStream: the stream lags the store, so a change
+// already in a subscriber's snapshot (read from the store) is published
+// after it; the subscriber must not get it twice.
+func TestSnapshotThenLaggingStream(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.putGame(game("g1", "soccer", feed.StatusLive))
+	e.putOdds(odds("g1", "p", 1)) // stored, not yet published
+	c := dial(t, e.url, nil)
+	subscribe(t, c, "game:g1")
+	if f := read(t, c); f.Type != "snapshot" || len(f.Odds) == 0 {
+		t.Fatalf("first frame %+v", f)
+	}
+	e.putOdds(odds("g1", "p", 2))
+	e.publish() // the game, odds 1 (already in the snapshot), odds 2
+	for {
+		f := read(t, c)
+		if f.Type == "game" {
+			continue
+		}
+		if f.Type != "odds" || !strings.Contains(string(f.Odds), `"awayOdds":102`) {
+			t.Fatalf("after the snapshot got %+v %s, want only odds 2", f, f.Odds)
+		}
+		break
 	}
 }

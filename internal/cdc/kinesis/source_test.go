@@ -286,3 +286,62 @@ func TestStreamFailsForMissingStream(t *testing.T) {
 		t.Fatal("Stream of a missing stream returned nil, want an error")
 	}
 }
+
+// TestMergedShards reads a stream whose two shards were merged before the
+// consumer started: the child (two parents) is read only after both
+// parents. A consumer at LATEST finishes the closed parents at once and
+// reads only what is written to the child afterwards.
+func TestMergedShards(t *testing.T) {
+	kin := newClient(t)
+	name := newStream(t, kin, 2)
+	before := putRecords(t, kin, name, odds(t, 8, 0, 16))
+	shards, err := kin.ListShards(t.Context(), &awskinesis.ListShardsInput{StreamName: aws.String(name)})
+	if err != nil || len(shards.Shards) != 2 {
+		t.Fatalf("list shards: %v %v", shards, err)
+	}
+	if _, err := kin.MergeShards(t.Context(), &awskinesis.MergeShardsInput{StreamName: aws.String(name),
+		ShardToMerge: shards.Shards[0].ShardId, AdjacentShardToMerge: shards.Shards[1].ShardId}); err != nil {
+		t.Fatalf("merge shards: %v", err)
+	}
+	waitActive(t, kin, name)
+	mid := putRecords(t, kin, name, odds(t, 8, 16, 6))
+
+	var all, latest collector
+	src := New(kin, quick(name))
+	slowParents := func(ctx context.Context, b cdc.Batch) error {
+		if b.Source != mid[0].shard && len(b.Changes) > 0 {
+			time.Sleep(30 * time.Millisecond)
+		}
+		return all.deliver(ctx, b)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Stream(ctx, from(cdc.Start{Kind: cdc.TrimHorizon}), slowParents) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Stream: %v", err)
+		}
+	}()
+	stream(t, src, from(cdc.Start{Kind: cdc.Latest}), &latest)
+	eventually(t, 10*time.Second, "latest consumer reading the child", func() bool {
+		latest.mu.Lock()
+		defer latest.mu.Unlock()
+		return slices.ContainsFunc(latest.batches, func(b cdc.Batch) bool { return b.Source == mid[0].shard })
+	})
+	after := putRecords(t, kin, name, odds(t, 8, 22, 6))
+	want := slices.Concat(before, mid, after)
+	got := all.waitChanges(t, len(want))
+	gotLatest := latest.waitChanges(t, len(after))
+	time.Sleep(100 * time.Millisecond)
+	got, gotLatest = all.changes(), latest.changes()
+	if !reflect.DeepEqual(positions(got), wantPositions(want)) {
+		t.Fatalf("positions by shard:\n got %v\nwant %v", positions(got), wantPositions(want))
+	}
+	if first := slices.IndexFunc(got, func(c feed.Change) bool { return c.Source == mid[0].shard }); first != len(before) {
+		t.Fatalf("first child record delivered at %d, want after both parents' %d", first, len(before))
+	}
+	if !reflect.DeepEqual(positions(gotLatest), wantPositions(after)) {
+		t.Fatalf("latest consumer positions:\n got %v\nwant %v", positions(gotLatest), wantPositions(after))
+	}
+}

@@ -59,6 +59,9 @@ type Options struct {
 	// LogRetention is how long change-log entries are kept at least;
 	// older ones may be deleted by TrimLog. 0 means 24h.
 	LogRetention time.Duration
+	// ScanPageSize is the number of items in one page of ScanSegment;
+	// 0 means 1000.
+	ScanPageSize int
 }
 
 // Store is the embedded feed store. Its methods are safe for concurrent use.
@@ -85,6 +88,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if opts.LogRetention <= 0 {
 		opts.LogRetention = 24 * time.Hour
+	}
+	if opts.ScanPageSize <= 0 {
+		opts.ScanPageSize = 1000
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open embedded store: %w", err)
