@@ -30,6 +30,9 @@ func commands() []command {
 	return []command{
 		{"serve", "run the HTTP server (ingest, reads, live stream)", runServe},
 		{"provision", "create the DynamoDB table, Kinesis stream and streaming destination (idempotent)", runProvision},
+		{"migrate", "run the Postgres reporting schema's migrations: up, down, status, version", runMigrate},
+		{"backfill", "load the whole feed store into Postgres (resumable, idempotent)", runBackfill},
+		{"replay", "re-apply the reporting sync's dead letters", runReplay},
 		{"simulate", "post simulated odds through the HTTP API, as a provider would", runSimulate},
 		{"keygen", "make an API key for a principal and role, and the line to configure it", runKeygen},
 	}
