@@ -15,9 +15,19 @@ import (
 // re-executed) on the given data directory and returns its URL and process.
 func startChild(t *testing.T, dataDir, keySpec string) (string, *exec.Cmd) {
 	t.Helper()
+	return startChildEnv(t, map[string]string{"ODDSFEED_DATA_DIR": dataDir, "ODDSFEED_API_KEYS": keySpec})
+}
+
+// startChildEnv runs `oddsfeed serve` in a child process with vars as its
+// configuration, on a free port.
+func startChildEnv(t *testing.T, vars map[string]string) (string, *exec.Cmd) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childServerEnv+"=1", "ODDSFEED_ADDR=127.0.0.1:0",
-		"ODDSFEED_DATA_DIR="+dataDir, "ODDSFEED_API_KEYS="+keySpec, "ODDSFEED_LOG_LEVEL=warn")
+	cmd.Env = append(os.Environ(), childServerEnv+"=1", "ODDSFEED_LOG_LEVEL=warn")
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Env = append(cmd.Env, "ODDSFEED_ADDR=127.0.0.1:0")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

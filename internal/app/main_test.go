@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	harness.Run(m, &env, harness.DynamoDB|harness.Kinesis)
+	harness.Run(m, &env, harness.DynamoDB|harness.Kinesis|harness.Postgres)
 }
 
 // serve starts the server through app.Run, as main does, on port 0, and
