@@ -213,4 +213,3 @@ func TestReportingExactlyOnceEmulators(t *testing.T) {
 	delete(vars, "ODDSFEED_ADDR")
 	exactlyOnce(t, vars, k, 2)
 }
-

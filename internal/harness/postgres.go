@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,6 +29,12 @@ type PostgresServer struct {
 	// DSN connects to the "postgres" database as a superuser. Tests should
 	// prefer a database of their own from NewDatabase.
 	DSN string
+
+	mu      sync.Mutex       // guards the fields below and Service.proc
+	command func() *exec.Cmd // a fresh command of the server, same port and data; nil when external
+	probe   func() error     // readiness probe
+	paused  bool
+	stopped bool
 }
 
 // StartPostgres returns a running PostgreSQL server. If TEST_DATABASE_URL is
@@ -103,46 +110,124 @@ func StartPostgres() (*PostgresServer, error) {
 		return nil, err
 	}
 
-	var dsn string
+	var (
+		command func() *exec.Cmd
+		probe   func() error
+	)
 	s, err := launch(name, dir, syscall.SIGINT, 10*time.Second, func() (*exec.Cmd, string, func() error, error) {
 		ports, err := freePorts(1)
 		if err != nil {
 			return nil, "", nil, err
 		}
-		cmd := exec.Command(filepath.Join(bin, "postgres"),
-			"-D", dataDir,
-			"-p", strconv.Itoa(ports[0]),
-			"-k", dir,
-			"-c", "listen_addresses=127.0.0.1",
-			"-c", "fsync=off",
-			"-c", "synchronous_commit=off",
-			"-c", "full_page_writes=off",
-			"-c", "max_connections=200",
-		)
-		cmd.Dir, cmd.Env, cmd.SysProcAttr = dir, env, sysProcAttr(cred)
-		dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", ports[0])
-		probe := func() error {
+		port := ports[0]
+		command = func() *exec.Cmd {
+			cmd := exec.Command(filepath.Join(bin, "postgres"),
+				"-D", dataDir,
+				"-p", strconv.Itoa(port),
+				"-k", dir,
+				"-c", "listen_addresses=127.0.0.1",
+				"-c", "fsync=off",
+				"-c", "synchronous_commit=off",
+				"-c", "full_page_writes=off",
+				"-c", "max_connections=200",
+			)
+			cmd.Dir, cmd.Env, cmd.SysProcAttr = dir, env, sysProcAttr(cred)
+			return cmd
+		}
+		dsn := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+		probe = func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			return pingPostgres(ctx, dsn)
 		}
-		return cmd, dsn, probe, nil
+		return command(), dsn, probe, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	ps := &PostgresServer{DSN: dsn}
+	ps := &PostgresServer{DSN: s.URL, command: command, probe: probe}
 	ps.Name, ps.URL, ps.Dir, ps.Log, ps.proc = s.Name, s.URL, s.Dir, s.Log, s.proc
 	return ps, nil
 }
 
 // Stop stops the server (nothing for TEST_DATABASE_URL) and removes its
-// temporary directory.
+// temporary directory, data included; a paused server is only removed.
 func (p *PostgresServer) Stop() error {
 	if p == nil {
 		return nil
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
 	return p.Service.Stop()
+}
+
+// PID returns the process id of the server (also its process group id), or
+// 0 for an external server or while paused.
+func (p *PostgresServer) PID() int {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.Service.PID()
+}
+
+// Pause stops the server with a fast shutdown (open sessions are ended,
+// connections fail from then on) but keeps its data directory and port, for
+// tests of an outage: [PostgresServer.Resume] starts it again. Pausing a
+// paused server does nothing. It fails for the external server of
+// TEST_DATABASE_URL and after Stop.
+func (p *PostgresServer) Pause() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.controllable("pause"); err != nil || p.paused {
+		return err
+	}
+	// SIGINT is postgres's fast shutdown; kill escalates to SIGKILL after
+	// the grace period. Either way the data directory stays.
+	err := p.proc.kill()
+	p.proc, p.paused = nil, true
+	if err != nil {
+		return fmt.Errorf("%s: pause: %w", p.Name, err)
+	}
+	return nil
+}
+
+// Resume starts a paused server again on the same port and data directory
+// and returns once it accepts connections. Resuming a running server does
+// nothing. It fails for the external server of TEST_DATABASE_URL, after
+// Stop, and when the server does not come up (its port taken meanwhile,
+// say); the server then stays paused.
+func (p *PostgresServer) Resume() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.controllable("resume"); err != nil || !p.paused {
+		return err
+	}
+	pr, err := startProc(p.Name, p.command(), p.Log, syscall.SIGINT, 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("%s: resume: %w", p.Name, err)
+	}
+	if err := pr.waitReady(p.probe); err != nil {
+		if kerr := pr.kill(); kerr != nil {
+			err = errors.Join(err, kerr)
+		}
+		return startErr(p.Name, p.Log, fmt.Errorf("resume: %w", err))
+	}
+	p.proc, p.paused = pr, false
+	return nil
+}
+
+// controllable reports why the server cannot be paused or resumed, if so.
+func (p *PostgresServer) controllable(op string) error {
+	switch {
+	case p.command == nil:
+		return fmt.Errorf("postgres: cannot %s the external server of TEST_DATABASE_URL", op)
+	case p.stopped:
+		return fmt.Errorf("%s: cannot %s: stopped", p.Name, op)
+	}
+	return nil
 }
 
 // postgresBinDir finds the directory with initdb and postgres: that of

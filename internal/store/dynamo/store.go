@@ -36,6 +36,9 @@ type Options struct {
 	// BaseBackoff and MaxBackoff shape the exponential back-off with full
 	// jitter between those attempts; 0 means 20ms and 1s.
 	BaseBackoff, MaxBackoff time.Duration
+	// ScanPageSize is the Limit of one Scan request of ScanSegment (DynamoDB
+	// also ends a page at 1 MB); 0 means 1000.
+	ScanPageSize int
 }
 
 // Store is the DynamoDB feed store. It is safe for concurrent use.
@@ -65,6 +68,9 @@ func New(client *dynamodb.Client, o Options) *Store {
 		o.MaxBackoff = time.Second
 	}
 	o.MaxBackoff = max(o.MaxBackoff, o.BaseBackoff)
+	if o.ScanPageSize <= 0 {
+		o.ScanPageSize = 1000
+	}
 	return &Store{db: client, bw: client, opts: o}
 }
 

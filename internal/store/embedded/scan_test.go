@@ -25,7 +25,9 @@ func TestBackfillAcceptsStore(t *testing.T) {
 	if _, ok := src.(reporting.Counter); !ok {
 		t.Error("the store is no reporting.Counter")
 	}
-	_ = func() error { return reporting.Backfill(context.Background(), src, nil, nil, reporting.BackfillOptions{}) }
+	_ = func() error {
+		return reporting.Backfill(context.Background(), src, nil, nil, reporting.BackfillOptions{})
+	}
 }
 
 // fillScanStore writes games with odds and returns the store and the keys
@@ -110,6 +112,7 @@ func TestScanSegmentCoversAllItems(t *testing.T) {
 	for _, total := range []int{1, 4, 7} {
 		t.Run(fmt.Sprintf("%d segments", total), func(t *testing.T) {
 			seen := map[feed.Key]int{}
+			perSegment := make([]int, total)
 			for seg := range total {
 				pages := scanAll(t, s, seg, total, "")
 				checkPages(t, pages, pageSize)
@@ -117,8 +120,10 @@ func TestScanSegmentCoversAllItems(t *testing.T) {
 					for _, k := range p.keys {
 						seen[k]++
 					}
+					perSegment[seg] += len(p.keys)
 				}
 			}
+			t.Logf("items per segment: %v", perSegment)
 			for k, n := range seen {
 				if n != 1 || !want[k] {
 					t.Errorf("key %v seen %d times (stored: %v)", k, n, want[k])
