@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/oddsfeed/oddsfeed/internal/awsclient"
 	"github.com/oddsfeed/oddsfeed/internal/cdc"
@@ -19,11 +20,11 @@ import (
 // ODDSFEED_DEV_BRIDGE=true (emulators only) it also runs the development
 // bridge that copies DynamoDB Local's stream into kinesis-mock, since no
 // emulator forwards changes to Kinesis as AWS does.
-func newKinesisSource(ctx context.Context, cfg Config, log *slog.Logger) (cdc.ChangeSource, []func(context.Context), error) {
+func newKinesisSource(ctx context.Context, cfg Config, log *slog.Logger) (cdc.ChangeSource, func(context.Context) error, []func(context.Context), error) {
 	o := awsOptions(cfg)
 	awsCfg, err := awsclient.Load(ctx, o)
 	if err != nil {
-		return nil, nil, fmt.Errorf("aws configuration: %w", err)
+		return nil, nil, nil, fmt.Errorf("aws configuration: %w", err)
 	}
 	kin := awsclient.Kinesis(awsCfg, o)
 	ko := cdckinesis.Options{Stream: cfg.Stream, Logger: log}
@@ -35,7 +36,7 @@ func newKinesisSource(ctx context.Context, cfg Config, log *slog.Logger) (cdc.Ch
 	var jobs []func(context.Context)
 	if cfg.DevBridge {
 		if cfg.DynamoDBEndpoint == "" || cfg.KinesisEndpoint == "" {
-			return nil, nil, errors.New("ODDSFEED_DEV_BRIDGE is for local emulators only: set ODDSFEED_DYNAMODB_ENDPOINT and ODDSFEED_KINESIS_ENDPOINT")
+			return nil, nil, nil, errors.New("ODDSFEED_DEV_BRIDGE is for local emulators only: set ODDSFEED_DYNAMODB_ENDPOINT and ODDSFEED_KINESIS_ENDPOINT")
 		}
 		streams := dynamodbstreams.NewFromConfig(awsCfg, func(so *dynamodbstreams.Options) { so.BaseEndpoint = &o.DynamoDBEndpoint })
 		br := devbridge.New(streams, awsclient.DynamoDB(awsCfg, o), kin, devbridge.Options{
@@ -48,5 +49,9 @@ func newKinesisSource(ctx context.Context, cfg Config, log *slog.Logger) (cdc.Ch
 			}
 		})
 	}
-	return src, jobs, nil
+	check := func(ctx context.Context) error {
+		_, err := kin.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &cfg.Stream})
+		return err
+	}
+	return src, check, jobs, nil
 }

@@ -71,7 +71,13 @@ func TestPostgresOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("postgres stopped")
-	time.Sleep(30 * time.Second)
+	time.Sleep(2 * time.Second)
+	var ready map[string]string
+	client{t, base, ""}.want(503, "GET", "/readyz", nil, &ready)
+	if ready["postgres"] != "unreachable" || ready["store"] != "ok" {
+		t.Errorf("readyz during the outage = %v", ready)
+	}
+	time.Sleep(28 * time.Second)
 	mu.Lock()
 	duringOutage, gap := received, maxGap
 	mu.Unlock()

@@ -23,6 +23,9 @@ type pipeline struct {
 	tailer *cdc.Tailer
 	hub    *broadcast.Hub
 	rep    *reportingPart // nil without a reporting database
+	// streamCheck tells whether the change stream is reachable (nil for the
+	// embedded log, which is the store itself).
+	streamCheck func(context.Context) error
 	// background jobs besides the tailer (log retention, dev bridge).
 	jobs []func(ctx context.Context)
 
@@ -75,11 +78,11 @@ func newPipeline(ctx context.Context, s *Server) (*pipeline, error) {
 	case *embedded.Store:
 		p.src = cdc.NewLogSource(st, cdc.LogOptions{Logger: p.log})
 	default:
-		src, jobs, err := newKinesisSource(ctx, s.cfg, p.log)
+		src, check, jobs, err := newKinesisSource(ctx, s.cfg, p.log)
 		if err != nil {
 			return nil, err
 		}
-		p.src = src
+		p.src, p.streamCheck = src, check
 		p.jobs = append(p.jobs, jobs...)
 	}
 	p.tailer = cdc.NewTailer(p.src, cdc.TailerOptions{Logger: p.log})

@@ -57,12 +57,13 @@ type Server struct {
 	store  store.FeedStore
 	router http.Handler
 	pipe   *pipeline
+	met    *metrics
 	closer []func() error
 }
 
 // NewServer opens the back end and builds the router.
 func NewServer(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log}
+	s := &Server{cfg: cfg, log: log, met: newMetrics()}
 	keys, err := loadKeyring(cfg, func(msg string, args ...any) { log.Info(msg, args...) })
 	if err != nil {
 		return nil, err
@@ -77,6 +78,7 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger) (*Server, erro
 		s.close()
 		return nil, err
 	}
+	s.met.registerPipeline(s.pipe)
 	s.router = s.routes(keys)
 	return s, nil
 }
@@ -112,11 +114,14 @@ func awsOptions(cfg Config) awsclient.Options {
 
 func (s *Server) routes(keys *auth.Keyring) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, s.logRequests, middleware.Recoverer)
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	r.Use(middleware.RequestID, middleware.RealIP, s.logRequests, s.met.middleware, middleware.Recoverer)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})
+	})
+	r.Get("/readyz", s.readyz)
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.ServeFileFS(w, r, web.Files, "index.html") })
 
-	in := ingest.New(s.store, ingest.Options{
+	in := ingest.New(countingStore{FeedStore: s.store, odds: s.met.odds}, ingest.Options{
 		MaxBodyBytes: s.cfg.MaxBodyBytes,
 		Rate:         s.cfg.ProviderRate,
 		Burst:        s.cfg.ProviderBurst,
@@ -147,6 +152,7 @@ func (s *Server) routes(keys *auth.Keyring) http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(auth.Require(keys, auth.RoleAdmin))
 		r.Post("/v1/admin/replay", s.replayDeadLetters)
+		r.Handle("/metrics", s.met.handler())
 	})
 	return r
 }
@@ -157,11 +163,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		start := time.Now()
 		next.ServeHTTP(ww, r)
-		lvl := slog.LevelDebug
+		lvl := slog.LevelInfo
 		if ww.Status() >= 500 {
 			lvl = slog.LevelWarn
 		}
-		s.log.Log(r.Context(), lvl, "request", "id", middleware.GetReqID(r.Context()), "method", r.Method,
+		s.log.Log(r.Context(), lvl, "request", "request_id", middleware.GetReqID(r.Context()), "method", r.Method,
 			"path", r.URL.Path, "status", ww.Status(), "bytes", ww.BytesWritten(), "duration", time.Since(start))
 	})
 }
@@ -234,4 +240,32 @@ func (s *Server) replayDeadLetters(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]int{"applied": applied, "failed": failed})
+}
+
+// readyz answers 200 when the store, the change stream and (when
+// configured) Postgres are reachable, else 503 naming the ones that are not.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]error{}
+	if _, err := s.store.GetGame(ctx, "readyz-probe"); err != nil && !errors.Is(err, store.ErrNotFound) {
+		checks["store"] = err
+	} else {
+		checks["store"] = nil
+	}
+	if s.pipe.streamCheck != nil {
+		checks["stream"] = s.pipe.streamCheck(ctx)
+	}
+	if s.pipe.rep != nil {
+		checks["postgres"] = s.pipe.rep.pool.Ping(ctx)
+	}
+	status, out := http.StatusOK, map[string]string{}
+	for name, err := range checks {
+		out[name] = "ok"
+		if err != nil {
+			status, out[name] = http.StatusServiceUnavailable, "unreachable"
+			s.log.Warn("not ready", "check", name, "err", err)
+		}
+	}
+	httpx.WriteJSON(w, status, out)
 }
