@@ -34,6 +34,7 @@ func commands() []command {
 		{"backfill", "load the whole feed store into Postgres (resumable, idempotent)", runBackfill},
 		{"replay", "re-apply the reporting sync's dead letters", runReplay},
 		{"simulate", "post simulated odds through the HTTP API, as a provider would", runSimulate},
+		{"healthcheck", "probe a running server's /readyz or /healthz (for container health checks)", runHealthcheck},
 		{"keygen", "make an API key for a principal and role, and the line to configure it", runKeygen},
 	}
 }

@@ -75,14 +75,16 @@ func keySpec() (string, string) {
 // embedded back end (the target: >= 50,000 odds/s, p99 < 50 ms on 2 cores),
 // and on DynamoDB Local for reference (an emulator: figures are not AWS's).
 func BenchmarkIngestHTTP(b *testing.B) {
-	b.Run("embedded", func(b *testing.B) {
-		key, spec := keySpec()
-		url := startServer(b, map[string]string{
-			"ODDSFEED_ADDR": "127.0.0.1:0", "ODDSFEED_DATA_DIR": b.TempDir(), "ODDSFEED_API_KEYS": spec,
-			"ODDSFEED_LOG_LEVEL": "error",
+	for _, conc := range []int{2, 4} {
+		b.Run(fmt.Sprintf("embedded/conc=%d", conc), func(b *testing.B) {
+			key, spec := keySpec()
+			url := startServer(b, map[string]string{
+				"ODDSFEED_ADDR": "127.0.0.1:0", "ODDSFEED_DATA_DIR": b.TempDir(), "ODDSFEED_API_KEYS": spec,
+				"ODDSFEED_LOG_LEVEL": "error",
+			})
+			runIngest(b, url, key, 300_000, conc)
 		})
-		runIngest(b, url, key, 300_000, 4)
-	})
+	}
 	b.Run("dynamodb-local", func(b *testing.B) {
 		ddb, err := harness.StartDynamoDB()
 		if err != nil {
