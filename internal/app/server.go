@@ -269,3 +269,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.WriteJSON(w, status, out)
 }
+
+// Close releases what NewServer opened, for a server that was never served.
+func (s *Server) Close() { s.close() }

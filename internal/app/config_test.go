@@ -1,0 +1,82 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/oddsfeed/oddsfeed/internal/app"
+)
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"ODDSFEED_BACKEND": "mongo"}, "ODDSFEED_BACKEND"},
+		{map[string]string{"ODDSFEED_ADDR": "8080"}, "ODDSFEED_ADDR"},
+		{map[string]string{"ODDSFEED_MAX_BODY_BYTES": "lots"}, "ODDSFEED_MAX_BODY_BYTES"},
+		{map[string]string{"ODDSFEED_PROVIDER_RATE": "-1"}, "ODDSFEED_PROVIDER_RATE"},
+		{map[string]string{"ODDSFEED_ODDS_TTL": "a year"}, "ODDSFEED_ODDS_TTL"},
+		{map[string]string{"ODDSFEED_DYNAMODB_ENDPOINT": "localhost:8000"}, "ODDSFEED_DYNAMODB_ENDPOINT"},
+		{map[string]string{"ODDSFEED_DATABASE_URL": "mysql://x"}, "ODDSFEED_DATABASE_URL"},
+		{map[string]string{"ODDSFEED_REPORT_RETENTION": "1h"}, "ODDSFEED_REPORT_RETENTION"},
+		{map[string]string{"ODDSFEED_LOG_LEVEL": "loud"}, "ODDSFEED_LOG_LEVEL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			_, err := app.LoadConfig(func(k string) string { return tt.env[k] })
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v does not name %s", err, tt.want)
+			}
+		})
+	}
+	// Secrets never appear in the message.
+	_, err := app.LoadConfig(func(k string) string {
+		return map[string]string{"ODDSFEED_DATABASE_URL": "mysql://user:hunter2@db", "ODDSFEED_LOG_LEVEL": "loud"}[k]
+	})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("secret leaked or no error: %v", err)
+	}
+	// Defaults run the embedded back end.
+	cfg, err := app.LoadConfig(func(string) string { return "" })
+	if err != nil || cfg.Backend != app.BackendEmbedded || cfg.DataDir != "./data" {
+		t.Fatalf("defaults: %+v, %v", cfg, err)
+	}
+}
+
+// TestServeStopsOnBadConfig: the program refuses to start, naming the variable.
+func TestServeStopsOnBadConfig(t *testing.T) {
+	var out bytes.Buffer
+	err := app.Run(context.Background(), app.Env{Args: []string{"serve"}, Getenv: func(k string) string {
+		return map[string]string{"ODDSFEED_BACKEND": "aws", "ODDSFEED_ADDR": "nope"}[k]
+	}, Stdout: &out, Stderr: &out})
+	if err == nil || !strings.Contains(err.Error(), "ODDSFEED_ADDR") {
+		t.Fatalf("serve with a bad address: %v", err)
+	}
+	// aws without keys: refused with a clear message.
+	err = app.Run(context.Background(), app.Env{Args: []string{"serve"}, Getenv: func(k string) string {
+		return map[string]string{"ODDSFEED_BACKEND": "aws"}[k]
+	}, Stdout: &out, Stderr: &out})
+	if err == nil || !strings.Contains(err.Error(), "ODDSFEED_API_KEYS") {
+		t.Fatalf("aws without keys: %v", err)
+	}
+}
+
+func TestHelpOnEveryCommand(t *testing.T) {
+	for _, cmd := range []string{"serve", "provision", "simulate", "migrate", "backfill", "replay", "keygen", "healthcheck"} {
+		t.Run(cmd, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := app.Run(context.Background(), app.Env{Args: []string{cmd, "--help"}, Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &errOut})
+			if err != nil || !strings.Contains(out.String(), "Usage: oddsfeed "+cmd) {
+				t.Fatalf("%s --help: %v\n%s%s", cmd, err, out.String(), errOut.String())
+			}
+		})
+	}
+	var out bytes.Buffer
+	if err := app.Run(context.Background(), app.Env{Args: []string{"frobnicate"}, Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &out}); !errors.Is(err, app.ErrUsage) {
+		t.Fatalf("unknown command: %v", err)
+	}
+}
