@@ -3,26 +3,38 @@
 EMULATORS := internal/harness/emulators
 # Written after a successful `npm ci`; reinstalls only when the pins change.
 EMULATORS_STAMP := $(EMULATORS)/node_modules/.installed
+# The dashboard's front end: npm packages (build tool, chart library, browser-test driver).
+WEB := web
+WEB_STAMP := $(WEB)/node_modules/.installed
 
 GO ?= go
 SQLC_VERSION := v1.31.1
 # sqlc is built once per machine (cgo, ~75 s) into the Go bin directory.
 SQLC := $(shell $(GO) env GOPATH)/bin/sqlc
 
-.PHONY: deps test build run bench fmt-check sqlc-check generate
+.PHONY: deps test build run bench fmt-check sqlc-check generate web
 
 # npm-installed emulators (DynamoDB Local, kinesis-mock) used by the test harness.
-deps: $(EMULATORS_STAMP)
+deps: $(EMULATORS_STAMP) $(WEB_STAMP)
 
 $(EMULATORS_STAMP): $(EMULATORS)/package.json $(EMULATORS)/package-lock.json
 	npm ci --prefix $(EMULATORS) --no-audit --no-fund
 	touch $@
 
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	npm ci --prefix $(WEB) --no-audit --no-fund
+	touch $@
+
+# Rebuild web/dist (committed, embedded in the binary) after editing web/src;
+# TestDistIsFresh fails when it is stale.
+web: $(WEB_STAMP)
+	npm run --prefix $(WEB) build
+
 test: deps fmt-check sqlc-check
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
-build:
+build: web
 	$(GO) build -o bin/oddsfeed ./cmd/oddsfeed
 
 run:

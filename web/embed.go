@@ -1,10 +1,22 @@
-// Package web holds the analysts' web pages, embedded in the binary and
-// served by the same server.
+// Package web holds the analysts' dashboard front end. Its sources are in
+// src/ (plain JavaScript modules and CSS); `npm run build` bundles them with
+// esbuild into dist/, which is committed, so a fresh clone builds and serves
+// the dashboard without npm. TestDistIsFresh fails when dist/ is stale.
 package web
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+)
 
-// Files are the static pages; index.html is served at /.
-//
-//go:embed index.html
-var Files embed.FS
+//go:embed dist
+var dist embed.FS
+
+// Assets returns the built front end (app.js, app.css), rooted at dist/.
+func Assets() fs.FS {
+	sub, err := fs.Sub(dist, "dist")
+	if err != nil {
+		panic(err) // "dist" is a valid path: cannot happen
+	}
+	return sub
+}

@@ -17,6 +17,7 @@ import (
 type Env struct {
 	Args   []string // without the program name
 	Getenv func(string) string
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 }
@@ -35,6 +36,7 @@ func commands() []command {
 		{"replay", "re-apply the reporting sync's dead letters", runReplay},
 		{"simulate", "post simulated odds through the HTTP API, as a provider would", runSimulate},
 		{"healthcheck", "probe a running server's /readyz or /healthz (for container health checks)", runHealthcheck},
+		{"passwd", "hash a dashboard user's password (read on stdin)", runPasswd},
 		{"keygen", "make an API key for a principal and role, and the line to configure it", runKeygen},
 	}
 }

@@ -48,6 +48,11 @@ type Config struct {
 	DatabaseURL     string
 	ReportRetention time.Duration
 
+	DashboardUsers     string // username:role:hash entries
+	DashboardUsersFile string
+	SecureCookies      bool
+	SessionTTL         time.Duration
+
 	AllowedOrigins []string
 	DevBridge      bool
 	// Fault injection of the development bridge (tests and demos).
@@ -149,6 +154,24 @@ var envVars = []envVar{
 		c.ReportRetention = d
 		return nil
 	}},
+	{"ODDSFEED_DASHBOARD_USERS", "", "dashboard users as username:role:hash (analyst or admin), comma separated; make hashes with `oddsfeed passwd`", str(func(c *Config) *string { return &c.DashboardUsers })},
+	{"ODDSFEED_DASHBOARD_USERS_FILE", "", "the same, one per line", str(func(c *Config) *string { return &c.DashboardUsersFile })},
+	{"ODDSFEED_SECURE_COOKIES", "false", "mark the dashboard's session cookie Secure (set it when served over TLS)", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		c.SecureCookies = b
+		return nil
+	}},
+	{"ODDSFEED_SESSION_TTL", "12h", "how long a dashboard sign-in lasts", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return errors.New("must be a duration of at least 1m")
+		}
+		c.SessionTTL = d
+		return nil
+	}},
 	{"ODDSFEED_ALLOWED_ORIGINS", "", "extra browser origins (host patterns, comma separated) allowed to open the live stream; the server's own origin always is", func(c *Config, v string) error {
 		c.AllowedOrigins = nil
 		for _, o := range strings.Split(v, ",") {
@@ -221,7 +244,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 // redact hides values of secret variables in error messages.
 func redact(name, val string) string {
-	if strings.Contains(name, "SECRET") || name == "ODDSFEED_API_KEYS" || name == "ODDSFEED_DATABASE_URL" {
+	if strings.Contains(name, "SECRET") || name == "ODDSFEED_API_KEYS" || name == "ODDSFEED_DATABASE_URL" || name == "ODDSFEED_DASHBOARD_USERS" {
 		return "<redacted>"
 	}
 	return val

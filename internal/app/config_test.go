@@ -66,7 +66,7 @@ func TestServeStopsOnBadConfig(t *testing.T) {
 }
 
 func TestHelpOnEveryCommand(t *testing.T) {
-	for _, cmd := range []string{"serve", "provision", "simulate", "migrate", "backfill", "replay", "keygen", "healthcheck"} {
+	for _, cmd := range []string{"serve", "provision", "simulate", "migrate", "backfill", "replay", "keygen", "healthcheck", "passwd"} {
 		t.Run(cmd, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			err := app.Run(context.Background(), app.Env{Args: []string{cmd, "--help"}, Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &errOut})

@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/oddsfeed/oddsfeed/internal/auth"
+	"github.com/oddsfeed/oddsfeed/internal/dashboard"
 )
 
 // devKeysFile is where dev keys are written when no keys are configured.
@@ -145,5 +147,39 @@ func runKeygen(ctx context.Context, env Env, args []string) error {
 	}
 	key, hash := auth.NewKey()
 	fmt.Fprintf(env.Stdout, "key:    %s\nconfig: %s:%s:%s\n", key, *principal, *role, hash)
+	return nil
+}
+
+// loadUsers reads the dashboard's username/password users.
+func loadUsers(cfg Config) (map[string]dashboard.UserEntry, error) {
+	spec := cfg.DashboardUsers
+	if cfg.DashboardUsersFile != "" {
+		b, err := os.ReadFile(cfg.DashboardUsersFile)
+		if err != nil {
+			return nil, fmt.Errorf("ODDSFEED_DASHBOARD_USERS_FILE: %w", err)
+		}
+		spec += "\n" + string(b)
+	}
+	users, err := dashboard.ParseUsers(spec)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard users (ODDSFEED_DASHBOARD_USERS / _FILE): %w", err)
+	}
+	return users, nil
+}
+
+func runPasswd(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "passwd", "Read a password on standard input and print its hash for ODDSFEED_DASHBOARD_USERS\n(username:role:hash, role analyst or admin).", false)
+	if done, err := parseFlags(fs, args); done {
+		return err
+	}
+	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("passwd: %w", err)
+		}
+		return errors.New("passwd: empty password")
+	}
+	fmt.Fprintln(env.Stdout, dashboard.HashPassword(pw))
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // public routes answer without a key: probes and the sign-in page.
-var public = map[string]bool{"/healthz": true, "/readyz": true, "/signin": true, "/": true}
+var public = map[string]bool{"/healthz": true, "/readyz": true, "/signin": true, "/assets/*": true}
 
 // TestEveryRouteNeedsAuth walks the server's router: every API route
 // refuses a request without credentials, and admin routes refuse analysts.

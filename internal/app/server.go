@@ -15,6 +15,7 @@ import (
 
 	"github.com/oddsfeed/oddsfeed/internal/auth"
 	"github.com/oddsfeed/oddsfeed/internal/awsclient"
+	"github.com/oddsfeed/oddsfeed/internal/dashboard"
 	"github.com/oddsfeed/oddsfeed/internal/feedread"
 	"github.com/oddsfeed/oddsfeed/internal/httpx"
 	"github.com/oddsfeed/oddsfeed/internal/ingest"
@@ -79,7 +80,14 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger) (*Server, erro
 		return nil, err
 	}
 	s.met.registerPipeline(s.pipe)
-	s.router = s.routes(keys)
+	users, err := loadUsers(cfg)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	dash := dashboard.New(dashboard.Options{Keys: keys, Users: users, SecureCookies: cfg.SecureCookies,
+		SessionTTL: cfg.SessionTTL, Assets: web.Assets(), Logger: log.With("module", "dashboard")})
+	s.router = s.routes(keys, dash)
 	return s, nil
 }
 
@@ -112,14 +120,13 @@ func awsOptions(cfg Config) awsclient.Options {
 	}
 }
 
-func (s *Server) routes(keys *auth.Keyring) http.Handler {
+func (s *Server) routes(keys *auth.Keyring, dash *dashboard.Dashboard) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, middleware.RealIP, s.logRequests, s.met.middleware, middleware.Recoverer)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	})
 	r.Get("/readyz", s.readyz)
-	r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.ServeFileFS(w, r, web.Files, "index.html") })
 
 	in := ingest.New(countingStore{FeedStore: s.store, odds: s.met.odds}, ingest.Options{
 		MaxBodyBytes: s.cfg.MaxBodyBytes,
@@ -132,9 +139,10 @@ func (s *Server) routes(keys *auth.Keyring) http.Handler {
 		r.Use(auth.Require(keys, auth.RoleProvider, auth.RoleAdmin))
 		in.Routes(r)
 	})
+	dash.Routes(r)
 	tokens := auth.NewTokens(nil, time.Minute, nil)
 	r.Group(func(r chi.Router) {
-		r.Use(auth.Require(keys.WithTokens(tokens), auth.RoleAnalyst, auth.RoleAdmin))
+		r.Use(auth.RequireAny([]auth.Authenticator{keys.WithTokens(tokens), dash}, auth.RoleAnalyst, auth.RoleAdmin))
 		rd.Routes(r)
 		r.Get("/v1/stream", s.pipe.hub.ServeHTTP)
 		if s.pipe.rep != nil {
@@ -150,7 +158,7 @@ func (s *Server) routes(keys *auth.Keyring) http.Handler {
 		rd.ReferenceRoutes(r)
 	})
 	r.Group(func(r chi.Router) {
-		r.Use(auth.Require(keys, auth.RoleAdmin))
+		r.Use(auth.RequireAny([]auth.Authenticator{keys, dash}, auth.RoleAdmin))
 		r.Post("/v1/admin/replay", s.replayDeadLetters)
 		r.Handle("/metrics", s.met.handler())
 	})

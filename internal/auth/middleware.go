@@ -34,15 +34,33 @@ func (r Role) Allows(roles ...Role) bool {
 	return false
 }
 
+// Authenticator finds the principal of a request: API keys (Keyring), the
+// dashboard's session cookies.
+type Authenticator interface {
+	Authenticate(r *http.Request) (Principal, bool)
+}
+
 // Require authenticates every request against k and admits only principals
 // with one of roles (admin always). No key or an unknown key gets 401 with
 // "WWW-Authenticate: Bearer"; a known key of another role gets 403. Both are
 // problem+json. The admitted principal is in the request context
 // (PrincipalFrom).
 func Require(k *Keyring, roles ...Role) func(http.Handler) http.Handler {
+	return RequireAny([]Authenticator{k}, roles...)
+}
+
+// RequireAny is Require with several authenticators: the first that knows
+// the request decides (403 when its principal's role is not allowed).
+func RequireAny(auths []Authenticator, roles ...Role) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, ok := k.Authenticate(r)
+			var p Principal
+			ok := false
+			for _, a := range auths {
+				if p, ok = a.Authenticate(r); ok {
+					break
+				}
+			}
 			if !ok {
 				challenge := `Bearer realm="oddsfeed"`
 				detail := "an API key is required (Authorization: Bearer <key> or X-API-Key: <key>)"
