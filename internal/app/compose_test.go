@@ -105,3 +105,21 @@ func TestDockerCompose(t *testing.T) {
 		t.Error("simulator has no provider key")
 	}
 }
+
+// TestDockerfile checks the image build: multi-stage (front end, Go, runtime),
+// the front end built with npm, and a non-root runtime user.
+func TestDockerfile(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(harness.ModuleRoot(), "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	if n := strings.Count(s, "\nFROM ") + strings.Count(s[:5], "FROM"); n < 3 {
+		t.Errorf("%d stages, want front end, build and runtime", n)
+	}
+	for _, want := range []string{"npm ci", "npm run build", "CGO_ENABLED=0 go build", "USER nonroot", `CMD ["serve"]`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+}
