@@ -49,8 +49,8 @@ func browserPreflight(t *testing.T, webDir string) {
 	}
 }
 
-// TestBrowser drives the dashboard in headless Chromium against a real
-// server (web/e2e/dashboard.mjs): sign-in, the board filling and showing a
+// TestBrowser drives the dashboard in headless Chromium against the real
+// server (app.NewServer; web/e2e/dashboard.mjs): sign-in, the board filling and showing a
 // posted odds change within a second, filters, the game page's chart, the
 // reports and pipeline pages, analyst vs admin, sign-out. With
 // ODDSFEED_SCREENSHOTS=1 it writes the README's screenshots to docs/.

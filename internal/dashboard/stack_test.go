@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,16 +17,12 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/oddsfeed/oddsfeed/internal/app"
 	"github.com/oddsfeed/oddsfeed/internal/auth"
-	"github.com/oddsfeed/oddsfeed/internal/broadcast"
-	"github.com/oddsfeed/oddsfeed/internal/cdc"
 	"github.com/oddsfeed/oddsfeed/internal/dashboard"
-	"github.com/oddsfeed/oddsfeed/internal/feedread"
 	"github.com/oddsfeed/oddsfeed/internal/harness"
 	"github.com/oddsfeed/oddsfeed/internal/httpx"
-	"github.com/oddsfeed/oddsfeed/internal/ingest"
 	"github.com/oddsfeed/oddsfeed/internal/reporting"
-	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
 	"github.com/oddsfeed/oddsfeed/web"
 )
 
@@ -44,20 +41,108 @@ const (
 
 var providers = []string{"betcorp", "linepro", "sharpbook"}
 
-// stack is a real oddsfeed server for the dashboard's tests: the embedded
-// store, its change log tailed into the WebSocket hub and the Postgres
-// reporting sync, the real ingest, read and reports handlers, and the
-// dashboard. Its routes mirror internal/app's, with the dashboard wired the
-// way the report to the lead describes (mounted at /, and its sessions
-// accepted by the API's auth as an alternative to API keys).
+// stack is the real oddsfeed server (app.NewServer, as `oddsfeed serve`
+// runs it) on 127.0.0.1:0 with the embedded back end in a temp dir and a
+// fresh, migrated Postgres reporting database; it holds the API keys it was
+// configured with and a pool on the reporting database for the seeding.
 type stack struct {
 	URL        string
 	pool       *pgxpool.Pool
 	keys       map[string]string // principal -> API key
-	dash       *dashboard.Dashboard
-	now        *clock
 	analystKey string
 	adminKey   string
+}
+
+// newStack starts the real server for the test; it stops when the test ends.
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	ctx := context.Background()
+	s := &stack{keys: map[string]string{}}
+
+	var keySpec []string
+	addKey := func(name string, role auth.Role) string {
+		key, hash := auth.NewKey()
+		keySpec = append(keySpec, fmt.Sprintf("%s:%s:%s", name, role, hash))
+		s.keys[name] = key
+		return key
+	}
+	for _, p := range providers {
+		addKey(p, auth.RoleProvider)
+	}
+	s.analystKey = addKey("desk", auth.RoleAnalyst)
+	s.adminKey = addKey("root", auth.RoleAdmin)
+	hash := dashboard.HashPassword(password)
+
+	dsn := env.Postgres.NewDatabase(t)
+	if err := reporting.Migrate(ctx, dsn, "up", io.Discard); err != nil {
+		t.Fatalf("migrate the reporting database: %v", err)
+	}
+	vars := map[string]string{
+		"ODDSFEED_ADDR":            "127.0.0.1:0",
+		"ODDSFEED_BACKEND":         "embedded",
+		"ODDSFEED_DATA_DIR":        t.TempDir(),
+		"ODDSFEED_API_KEYS":        strings.Join(keySpec, ","),
+		"ODDSFEED_DASHBOARD_USERS": fmt.Sprintf("%s:analyst:%s,%s:admin:%s", analystUser, hash, adminUser, hash),
+		"ODDSFEED_SESSION_TTL":     "1h",
+		"ODDSFEED_DATABASE_URL":    dsn,
+		"ODDSFEED_LOG_LEVEL":       "warn",
+	}
+	cfg, err := app.LoadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	srv, err := app.NewServer(ctx, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatalf("new server: %v", err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	urlc, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- srv.Serve(runCtx, func(url string) { urlc <- url }) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("the server did not shut down within 20s")
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	select {
+	case s.URL = <-urlc:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+
+	s.pool, err = pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.pool.Close)
+	return s
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // clock is an adjustable clock for session expiry.
@@ -73,135 +158,28 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// authenticator is what the API's auth accepts: a keyring or the dashboard.
-type authenticator interface {
-	Authenticate(r *http.Request) (auth.Principal, bool)
-}
-
-// requireAny is auth.Require over several authenticators: the first that
-// knows the request wins. (The lead's change to internal/auth does this.)
-func requireAny(as []authenticator, roles ...auth.Role) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			for _, a := range as {
-				p, ok := a.Authenticate(r)
-				if !ok {
-					continue
-				}
-				if !p.Role.Allows(roles...) {
-					httpx.WriteProblem(w, r, httpx.Problem{Type: httpx.TypeForbidden, Status: http.StatusForbidden,
-						Detail: "the " + string(p.Role) + " role may not use this endpoint"})
-					return
-				}
-				next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
-				return
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="oddsfeed"`)
-			httpx.WriteProblem(w, r, httpx.Problem{Type: httpx.TypeUnauthorized, Status: http.StatusUnauthorized,
-				Detail: "an API key or a dashboard session is required"})
-		})
-	}
-}
-
-func newStack(t *testing.T) *stack {
+// newClockServer serves the dashboard alone on an adjustable clock, with a
+// stand-in API route (/v1/games) behind the dashboard's session auth, as
+// the real server mounts it: the unit test of session expiry. It returns
+// the URL and an analyst API key that can sign in.
+func newClockServer(t *testing.T, now *clock) (url, analystKey string) {
 	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
-	s := &stack{keys: map[string]string{}, now: &clock{}}
-
 	keys := auth.NewKeyring()
-	addKey := func(name string, role auth.Role) string {
-		key, hash := auth.NewKey()
-		keys.Add(auth.Principal{Name: name, Role: role}, hash)
-		s.keys[name] = key
-		return key
-	}
-	for _, p := range providers {
-		addKey(p, auth.RoleProvider)
-	}
-	s.analystKey = addKey("desk", auth.RoleAnalyst)
-	s.adminKey = addKey("root", auth.RoleAdmin)
-	hash := dashboard.HashPassword(password)
-	users, err := dashboard.ParseUsers(fmt.Sprintf("%s:analyst:%s\n%s:admin:%s", analystUser, hash, adminUser, hash))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	st, err := embedded.Open(t.TempDir(), embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dsn := env.Postgres.NewDatabase(t)
-	if err := reporting.Migrate(ctx, dsn, "up", io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	s.pool, err = pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub := broadcast.New(st, broadcast.Options{Logger: log})
-	tailer := cdc.NewTailer(cdc.NewLogSource(st, cdc.LogOptions{Logger: log}), cdc.TailerOptions{Logger: log,
-		Backoff: cdc.Backoff{Min: 10 * time.Millisecond, Max: 200 * time.Millisecond}})
-	tailer.Add(cdc.FuncConsumer{ConsumerName: "broadcast", ApplyFunc: func(_ context.Context, b cdc.Batch) error {
-		for _, c := range b.Changes {
-			hub.Publish(c)
-		}
-		return nil
-	}}, cdc.ConsumerOptions{Guard: cdc.NewGuard(cdc.GuardOptions{})})
-	rsync := reporting.NewSync(s.pool, reporting.SyncOptions{Logger: log})
-	tailer.Add(rsync, cdc.ConsumerOptions{})
-
-	s.dash = dashboard.New(dashboard.Options{Keys: keys, Users: users, SessionTTL: time.Hour, Assets: web.Assets(), Logger: log, Now: s.now.Now})
-	tokens := auth.NewTokens(nil, time.Minute, nil)
-	in := ingest.New(st, ingest.Options{Rate: 100000, Burst: 100000, Logger: log})
-	rd := feedread.New(st, feedread.Options{})
-	reports := reporting.NewReports(s.pool, reporting.ReportsOptions{Logger: log})
-
+	analystKey, hash := auth.NewKey()
+	keys.Add(auth.Principal{Name: "desk", Role: auth.RoleAnalyst}, hash)
+	d := dashboard.New(dashboard.Options{Keys: keys, Users: mustUsers(t), SessionTTL: time.Hour,
+		Assets: web.Assets(), Logger: slog.New(slog.DiscardHandler), Now: now.Now})
 	r := chi.NewRouter()
-	s.dash.Routes(r)
+	d.Routes(r)
 	r.Group(func(r chi.Router) {
-		r.Use(requireAny([]authenticator{keys}, auth.RoleProvider, auth.RoleAdmin))
-		in.Routes(r)
-	})
-	r.Group(func(r chi.Router) {
-		r.Use(requireAny([]authenticator{keys.WithTokens(tokens), s.dash}, auth.RoleAnalyst, auth.RoleAdmin))
-		rd.Routes(r)
-		reports.Routes(r)
-		r.Get("/v1/stream", hub.ServeHTTP)
-		r.Post("/v1/stream/token", func(w http.ResponseWriter, r *http.Request) {
-			p, _ := auth.PrincipalFrom(r.Context())
-			httpx.WriteJSON(w, http.StatusOK, map[string]any{"token": tokens.Issue(p), "expiresIn": int(tokens.TTL().Seconds())})
+		r.Use(auth.RequireAny([]auth.Authenticator{keys, d}, auth.RoleAnalyst, auth.RoleAdmin))
+		r.Get("/v1/games", func(w http.ResponseWriter, _ *http.Request) {
+			httpx.WriteJSON(w, http.StatusOK, map[string]any{"games": []any{}})
 		})
 	})
-	r.Group(func(r chi.Router) {
-		r.Use(requireAny([]authenticator{keys, s.dash}, auth.RoleAdmin))
-		r.Post("/v1/admin/replay", func(w http.ResponseWriter, r *http.Request) {
-			applied, failed, err := reporting.Replay(r.Context(), s.pool)
-			if err != nil {
-				httpx.Error(w, r, err)
-				return
-			}
-			httpx.WriteJSON(w, http.StatusOK, map[string]int{"applied": applied, "failed": failed})
-		})
-	})
-
 	srv := httptest.NewServer(r)
-	s.URL = srv.URL
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = tailer.Run(runCtx) })
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
-		defer scancel()
-		_ = hub.Shutdown(sctx)
-		srv.Close()
-		cancel()
-		wg.Wait()
-		_ = rsync.Close(sctx)
-		s.pool.Close()
-		_ = st.Close()
-	})
-	return s
+	t.Cleanup(srv.Close)
+	return srv.URL, analystKey
 }
 
 // do sends an API request with a key and returns the status and body. A

@@ -25,7 +25,11 @@ func (s *Store) PutGame(_ context.Context, g feed.Game) (feed.Game, bool, error)
 	var (
 		stored  feed.Game
 		changed bool
+		seq     uint64
+		entry   []byte
 	)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		changed = false
 		items, status, log := tx.Bucket(itemsBucket), tx.Bucket(statusBucket), tx.Bucket(logBucket)
@@ -69,13 +73,14 @@ func (s *Store) PutGame(_ context.Context, g feed.Game) (feed.Game, bool, error)
 				}
 			}
 		}
-		entry := appendEntryHead(nil, kind, at, pk, feed.MetaSK, oldBytes)
+		entry = appendEntryHead(nil, kind, at, pk, feed.MetaSK, oldBytes)
 		itemStart := len(entry)
 		entry = appendItem(entry, it)
 		if err := items.Put(k, entry[itemStart:]); err != nil {
 			return err
 		}
-		seq, err := log.NextSequence()
+		var err error
+		seq, err = log.NextSequence()
 		if err != nil {
 			return fmt.Errorf("next log sequence: %w", err)
 		}
@@ -90,9 +95,11 @@ func (s *Store) PutGame(_ context.Context, g feed.Game) (feed.Game, bool, error)
 		return nil
 	})
 	if err != nil {
+		s.tail.invalidate()
 		return feed.Game{}, false, fmt.Errorf("put game %s: %w", g.ID, err)
 	}
 	if changed {
+		s.publishEntry(seq, entry)
 		s.notify()
 	}
 	return stored, changed, nil

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,17 +19,13 @@ type oddsWrite struct {
 	odds   []feed.Odds
 	out    []store.Outcome
 	stored int
-	// arena holds every key and value handed to bbolt in the transaction:
-	// bbolt keeps references to them until the commit, so nothing in it is
-	// overwritten once put.
-	arena []byte
+	at     time.Time // the time of the change-log entries
 }
 
 // reset clears the results, for a (re-)run of the transaction.
 func (w *oddsWrite) reset() {
 	clear(w.out)
 	w.stored = 0
-	w.arena = w.arena[:0]
 }
 
 // PutOdds stores odds in one transaction (all or nothing, durable when it
@@ -56,17 +51,19 @@ func (s *Store) PutOdds(ctx context.Context, odds []feed.Odds) ([]store.Outcome,
 	return r.w.out, r.err
 }
 
-// putOddsTx writes w's odds in tx, setting their outcomes. An existing key
-// is a Duplicate (same content) or a Conflict; neither writes anything.
-func (s *Store) putOddsTx(tx *bolt.Tx, w *oddsWrite) error {
+// putOddsTx writes w's odds to the log in tx, setting their outcomes, and
+// notes them in tw (they are pending once tx is committed). An existing key
+// (in the items, pending, or written before in tx) is a Duplicate (same
+// content) or a Conflict; neither writes anything.
+func (s *Store) putOddsTx(tx *bolt.Tx, w *oddsWrite, tw *txWrites) error {
 	w.reset()
-	items, lsi, log := tx.Bucket(itemsBucket), tx.Bucket(lsiBucket), tx.Bucket(logBucket)
+	items, log := tx.Bucket(itemsBucket), tx.Bucket(logBucket)
 	log.FillPercent = 0.95 // append only
 	at := s.now()
-	if cap(w.arena) == 0 {
-		w.arena = make([]byte, 0, len(w.odds)*700)
-	}
-	a := w.arena
+	w.at = at
+	// a holds the keys and entries handed to bbolt and to the pending set:
+	// never overwritten once used (a fresh one per run of the transaction).
+	a := make([]byte, 0, len(w.odds)*448)
 	for i := range w.odds {
 		o := w.odds[i]
 		o.Version = 1
@@ -84,7 +81,14 @@ func (s *Store) putOddsTx(tx *bolt.Tx, w *oddsWrite) error {
 		a = enc.appendKey(a)
 		key := a[start:len(a):len(a)]
 		pk, sk := key[:enc.pkLen()], key[enc.pkLen()+1:]
-		if v := items.Get(key); v != nil {
+		v := tw.get(key)
+		if v == nil {
+			v = s.pend.get(key)
+		}
+		if v == nil {
+			v = items.Get(key)
+		}
+		if v != nil {
 			a = a[:start] // only read: free to reuse
 			old, err := decodeOdds(v)
 			if err != nil {
@@ -102,9 +106,6 @@ func (s *Store) putOddsTx(tx *bolt.Tx, w *oddsWrite) error {
 		itemStart := len(a)
 		a = enc.appendItem(a, expire)
 		entry, value := a[entryStart:len(a):len(a)], a[itemStart:len(a):len(a)]
-		lsiStart := len(a)
-		a = enc.appendLSIKey(a)
-		lsiKey := a[lsiStart:len(a):len(a)]
 		seq, err := log.NextSequence()
 		if err != nil {
 			return fmt.Errorf("put odds: next log sequence: %w", err)
@@ -112,20 +113,13 @@ func (s *Store) putOddsTx(tx *bolt.Tx, w *oddsWrite) error {
 		seqStart := len(a)
 		a = binary.BigEndian.AppendUint64(a, seq)
 		seqKey := a[seqStart:len(a):len(a)]
-
-		if err := items.Put(key, value); err != nil {
-			return fmt.Errorf("put odds %s %s: %w", pk, sk, err)
-		}
-		if err := lsi.Put(lsiKey, sk); err != nil {
-			return fmt.Errorf("put odds index %s %s: %w", pk, sk, err)
-		}
 		if err := log.Put(seqKey, entry); err != nil {
 			return fmt.Errorf("put odds log %d: %w", seq, err)
 		}
+		tw.add(key, value, len(pk), seq)
 		w.out[i] = store.Stored
 		w.stored++
 	}
-	w.arena = a
 	return nil
 }
 
@@ -148,6 +142,15 @@ func decodeOdds(v []byte) (feed.Odds, error) {
 	return feed.DecodeOdds(it)
 }
 
+// view runs fn in a read transaction that sees every odds item stored
+// before the call: pending ones are applied first.
+func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := s.flush(ctx); err != nil {
+		return fmt.Errorf("apply pending odds: %w", err)
+	}
+	return s.db.View(fn)
+}
+
 // seekBefore positions c on the last key before k.
 func seekBefore(c *bolt.Cursor, k []byte) ([]byte, []byte) {
 	if got, _ := c.Seek(k); got == nil {
@@ -157,11 +160,13 @@ func seekBefore(c *bolt.Cursor, k []byte) ([]byte, []byte) {
 }
 
 // LatestOdds returns the newest odds of a game overall (provider "") or of
-// one provider, or store.ErrNotFound.
-func (s *Store) LatestOdds(_ context.Context, gameID, provider string) (feed.Odds, error) {
+// one provider, or store.ErrNotFound. Overall, that is the last odds key of
+// the game (the newest, the greatest provider of a tie); of a provider, the
+// one the latest bucket names.
+func (s *Store) LatestOdds(ctx context.Context, gameID, provider string) (feed.Odds, error) {
 	pk := feed.GamePK(gameID)
 	var o feed.Odds
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		items := tx.Bucket(itemsBucket)
 		var v []byte
 		if provider == "" {
@@ -169,10 +174,9 @@ func (s *Store) LatestOdds(_ context.Context, gameID, provider string) (feed.Odd
 			if k, val := seekBefore(items.Cursor(), key(pk, "ODDS$")); bytes.HasPrefix(k, prefix) {
 				v = val
 			}
-		} else {
-			prefix := key(pk, feed.OddsPrefix+provider+"#")
-			if k, sk := seekBefore(tx.Bucket(lsiBucket).Cursor(), key(pk, feed.OddsPrefix+provider+"$")); bytes.HasPrefix(k, prefix) {
-				v = items.Get(key(pk, string(sk)))
+		} else if sk := tx.Bucket(latestBucket).Get(key(pk, provider)); sk != nil {
+			if v = items.Get(key(pk, string(sk))); v == nil {
+				return fmt.Errorf("latest entry %q: %w", sk, errCorrupt)
 			}
 		}
 		if v == nil {
@@ -189,41 +193,36 @@ func (s *Store) LatestOdds(_ context.Context, gameID, provider string) (feed.Odd
 }
 
 // LatestOddsByProvider returns the newest odds of each provider of a game,
-// ordered by provider. It skips from provider to provider through LSI1 (a
-// loose index scan): the last key of the game is the newest odds of the
-// last provider; the key before that provider's first is the newest of the
-// one before it, and so on.
-func (s *Store) LatestOddsByProvider(_ context.Context, gameID string) ([]feed.Odds, error) {
+// ordered by provider: the odds the game's entries of the latest bucket
+// name, in key order.
+func (s *Store) LatestOddsByProvider(ctx context.Context, gameID string) ([]feed.Odds, error) {
 	pk := feed.GamePK(gameID)
-	prefix := key(pk, feed.OddsPrefix)
+	prefix := key(pk, "")
 	var out []feed.Odds
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		items := tx.Bucket(itemsBucket)
-		c := tx.Bucket(lsiBucket).Cursor()
-		for k, sk := seekBefore(c, key(pk, "ODDS$")); bytes.HasPrefix(k, prefix); {
-			provider, _, ok := bytes.Cut(k[len(prefix):], []byte("#"))
+		c := tx.Bucket(latestBucket).Cursor()
+		for k, sk := c.Seek(prefix); bytes.HasPrefix(k, prefix); k, sk = c.Next() {
 			v := items.Get(key(pk, string(sk)))
-			if !ok || v == nil {
-				return fmt.Errorf("index entry %q: %w", k, errCorrupt)
+			if v == nil {
+				return fmt.Errorf("latest entry %q: %w", k, errCorrupt)
 			}
 			o, err := decodeOdds(v)
 			if err != nil {
 				return err
 			}
 			out = append(out, o)
-			k, sk = seekBefore(c, key(pk, feed.OddsPrefix+string(provider)+"#"))
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("latest odds by provider of game %s: %w", gameID, err)
 	}
-	slices.Reverse(out)
 	return out, nil
 }
 
 // ListOdds returns odds of a game observed within r's bounds, newest first.
-func (s *Store) ListOdds(_ context.Context, r store.OddsRange) (store.OddsPage, error) {
+func (s *Store) ListOdds(ctx context.Context, r store.OddsRange) (store.OddsPage, error) {
 	pk := feed.GamePK(r.GameID)
 	prefix := key(pk, feed.OddsPrefix)
 	lower := prefix
@@ -248,7 +247,7 @@ func (s *Store) ListOdds(_ context.Context, r store.OddsRange) (store.OddsPage, 
 	}
 	limit := r.EffectiveLimit()
 	var page store.OddsPage
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(itemsBucket).Cursor()
 		for k, v := seekBefore(c, upper); k != nil && bytes.Compare(k, lower) >= 0 && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
 			if len(page.Odds) == limit {

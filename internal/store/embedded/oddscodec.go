@@ -51,11 +51,6 @@ func (e *oddsEncoder) appendKey(dst []byte) []byte {
 	return e.appendSK(append(e.appendPK(dst), 0))
 }
 
-// appendLSIKey appends the LSI1 index key of the item: PK \x00 LSI1SK.
-func (e *oddsEncoder) appendLSIKey(dst []byte) []byte {
-	return e.appendLSI1SK(append(e.appendPK(dst), 0))
-}
-
 // appendItem appends the encoding of feed.OddsItem(*o, expire).
 func (e *oddsEncoder) appendItem(dst []byte, expire time.Time) []byte {
 	o := e.o

@@ -31,6 +31,9 @@ func (s *Store) ScanSegment(ctx context.Context, segment, total int, cursor stri
 		return fmt.Errorf("scan segment %d of %d: segment out of range", segment, total)
 	}
 	query := strconv.Itoa(segment) + "/" + strconv.Itoa(total)
+	if err := s.flush(ctx); err != nil {
+		return fmt.Errorf("scan segment %s: apply pending odds: %w", query, err)
+	}
 	var after []byte
 	if cursor != "" {
 		last, err := decodeCursor(cursor, scanCursorTag, query)
@@ -114,7 +117,8 @@ func keySegment(k []byte, total int) int {
 	return int(h % uint32(total))
 }
 
-// ApproxItemCount returns the number of stored items (games and odds).
+// ApproxItemCount returns the number of stored items (games and odds),
+// pending ones included.
 func (s *Store) ApproxItemCount(_ context.Context) (int64, error) {
 	var n int
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -124,5 +128,5 @@ func (s *Store) ApproxItemCount(_ context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("count items: %w", err)
 	}
-	return int64(n), nil
+	return int64(n) + s.pend.count.Load(), nil
 }

@@ -3,19 +3,28 @@
 //
 // Items are stored as encoded feed.Item values under the same single-table
 // keys the DynamoDB adapter uses (PK and SK joined by a zero byte), so range
-// scans by partition and sort key work as DynamoDB queries do. Two index
-// buckets stand in for the secondary indexes: one for the sparse status
-// indexes (GSI1, GSI2) and one for LSI1 (odds by provider then time).
+// scans by partition and sort key work as DynamoDB queries do. Index buckets
+// stand in for the secondary indexes: one for the sparse status indexes
+// (GSI1, GSI2); for the per-provider queries LSI1 serves on DynamoDB, a
+// "latest" bucket keeps the key of the newest odds of each game and provider
+// (one small entry per pair, where an index entry per odds would dirty many
+// more pages per commit).
 //
 // Every item write appends a change-log entry in the same bbolt transaction,
 // so the log never loses or duplicates a change; ChangesAfter reads it for
-// change data capture. Concurrent PutOdds calls are group-committed: one
-// transaction and one fsync serve every caller waiting at that moment.
+// change data capture, served from memory (the newest changes, as committed)
+// when the reader is close behind. Concurrent PutOdds calls are
+// group-committed: one transaction and one fsync serve every caller waiting
+// at that moment. New odds are durable once in the log; they reach the
+// items and latest buckets a few commits later, many per game at once
+// (pending.go), and reads of odds apply them first.
 //
 // The store is for one process: bbolt locks the file.
 package embedded
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +35,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/oddsfeed/oddsfeed/internal/feed"
 	"github.com/oddsfeed/oddsfeed/internal/store"
 )
 
@@ -33,8 +43,13 @@ import (
 var (
 	itemsBucket  = []byte("items")  // PK \x00 SK -> encoded item
 	statusBucket = []byte("status") // GSIxPK \x00 GSIxSK -> item key (sparse status indexes)
-	lsiBucket    = []byte("lsi")    // PK \x00 LSI1SK -> SK
+	latestBucket = []byte("latest") // PK \x00 provider -> SK of the newest odds
 	logBucket    = []byte("log")    // big-endian uint64 sequence -> encoded entry
+	metaBucket   = []byte("meta")   // appliedKey -> big-endian uint64 sequence
+
+	// lsiBucket (PK \x00 LSI1SK -> SK) is the index of earlier versions,
+	// replaced by latestBucket: Open drops it.
+	lsiBucket = []byte("lsi")
 )
 
 // logSource is the Source of every change read from the log.
@@ -62,6 +77,14 @@ type Options struct {
 	// ScanPageSize is the number of items in one page of ScanSegment;
 	// 0 means 1000.
 	ScanPageSize int
+	// PendingMax is the number of new odds items left pending (in the log
+	// and in memory, not yet in the items) at most after a commit; 0 means
+	// DefaultPendingMax, negative none (each commit writes the items).
+	PendingMax int
+	// TailSize is the number of newest changes kept in memory for
+	// ChangesAfter; 0 means DefaultTailSize, negative keeps none (every
+	// read decodes the log).
+	TailSize int
 }
 
 // Store is the embedded feed store. Its methods are safe for concurrent use.
@@ -73,6 +96,12 @@ type Store struct {
 	quit    chan struct{} // closed by Close
 	stopped chan struct{} // closed when the writer has returned
 	once    sync.Once
+
+	// wmu serializes the transactions that write the log with the publishing
+	// of their changes to tail, so that it sees them in sequence order.
+	wmu  sync.Mutex
+	tail *tail
+	pend *pendingSet
 
 	mu      sync.Mutex
 	changed chan struct{} // closed at the next commit that logs changes
@@ -92,6 +121,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.ScanPageSize <= 0 {
 		opts.ScanPageSize = 1000
 	}
+	if opts.PendingMax == 0 {
+		opts.PendingMax = DefaultPendingMax
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open embedded store: %w", err)
 	}
@@ -103,13 +135,19 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open embedded store %s: %w", dir, err)
 	}
+	var last uint64
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{itemsBucket, statusBucket, lsiBucket, logBucket} {
+		for _, name := range [][]byte{itemsBucket, statusBucket, logBucket, metaBucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		return nil
+		if err := upgradeLatest(tx); err != nil {
+			return err
+		}
+		var err error
+		last, err = replay(tx)
+		return err
 	})
 	if err != nil {
 		_ = db.Close()
@@ -122,9 +160,42 @@ func Open(dir string, opts Options) (*Store, error) {
 		quit:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		changed: make(chan struct{}),
+		tail:    newTail(cmp.Or(opts.TailSize, DefaultTailSize)),
+		pend:    newPendingSet(last),
 	}
+	s.tail.reset(last)
 	go s.writer()
 	return s, nil
+}
+
+// upgradeLatest creates the latest bucket when missing, filled from the
+// stored odds, and drops the index bucket it replaces.
+func upgradeLatest(tx *bolt.Tx) error {
+	if tx.Bucket(latestBucket) != nil {
+		return nil
+	}
+	latest, err := tx.CreateBucket(latestBucket)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", latestBucket, err)
+	}
+	c := tx.Bucket(itemsBucket).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		pk, sk, ok := bytes.Cut(k, []byte{0})
+		if !ok || !bytes.HasPrefix(sk, []byte(feed.OddsPrefix)) {
+			continue
+		}
+		provider := sk[bytes.LastIndexByte(sk, '#')+1:]
+		// Odds of a game come in time order: the last one put is the newest.
+		if err := latest.Put(key(string(pk), string(provider)), bytes.Clone(sk)); err != nil {
+			return fmt.Errorf("fill bucket %s: %w", latestBucket, err)
+		}
+	}
+	if tx.Bucket(lsiBucket) != nil {
+		if err := tx.DeleteBucket(lsiBucket); err != nil {
+			return fmt.Errorf("drop bucket %s: %w", lsiBucket, err)
+		}
+	}
+	return nil
 }
 
 // Close stops the writer and closes the database file. Calls in flight
@@ -161,18 +232,20 @@ func (s *Store) notify() {
 	s.changed = make(chan struct{})
 }
 
-// oddsReq is one PutOdds call waiting for the group-commit writer.
+// oddsReq is one PutOdds call (or flush) waiting for the group-commit
+// writer.
 type oddsReq struct {
-	ctx  context.Context
-	w    oddsWrite
-	err  error
-	done chan struct{}
+	ctx   context.Context
+	w     oddsWrite
+	flush bool // apply every pending item
+	err   error
+	done  chan struct{}
 }
 
 // writer commits the PutOdds requests: it takes one request, then every
 // other request already waiting (up to maxGroupItems odds), and writes them
 // all in one transaction, so concurrent callers share one fsync without
-// waiting for a timer.
+// waiting for a timer. Before it stops, it applies the pending items.
 func (s *Store) writer() {
 	defer close(s.stopped)
 	for {
@@ -180,6 +253,9 @@ func (s *Store) writer() {
 		select {
 		case first = <-s.reqs:
 		case <-s.quit:
+			if s.pend.count.Load() > 0 { // else Open replays them
+				s.commit([]*oddsReq{{ctx: context.Background(), flush: true, done: make(chan struct{})}})
+			}
 			return
 		}
 		group := []*oddsReq{first}
@@ -200,7 +276,10 @@ func (s *Store) writer() {
 
 // commit writes a group in one transaction. When that fails and the group
 // has several requests, each is retried alone so that one bad request does
-// not fail the others.
+// not fail the others. The same transaction applies pending odds to the
+// items (all of them when a request is a flush). The changes of a
+// successful commit are published to the tail before Changed fires and
+// before the callers return.
 func (s *Store) commit(group []*oddsReq) {
 	live := group[:0:0]
 	for _, r := range group {
@@ -211,22 +290,50 @@ func (s *Store) commit(group []*oddsReq) {
 		}
 		live = append(live, r)
 	}
-	if len(live) == 0 {
+	flush := false
+	for _, r := range live {
+		flush = flush || r.flush
+	}
+	if len(live) == 0 || (flush && len(live) == 1 && s.pend.count.Load() == 0) {
+		for _, r := range live {
+			close(r.done)
+		}
 		return
 	}
+	s.wmu.Lock()
+	var (
+		tw      txWrites
+		apply   int
+		all     bool
+		applied uint64
+	)
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		tw = txWrites{}
 		for _, r := range live {
-			if err := s.putOddsTx(tx, &r.w); err != nil {
+			if err := s.putOddsTx(tx, &r.w, &tw); err != nil {
 				return err
 			}
 		}
-		return nil
+		apply, all = s.pend.plan(&tw, s.opts.PendingMax, flush)
+		var err error
+		applied, err = s.pend.apply(tx, apply, all, &tw)
+		return err
 	})
-	if err != nil && len(live) > 1 {
-		for _, r := range live {
-			s.commit([]*oddsReq{r})
+	if err != nil {
+		s.tail.invalidate()
+		s.wmu.Unlock()
+		if len(live) > 1 {
+			for _, r := range live {
+				s.commit([]*oddsReq{r})
+			}
+			return
 		}
-		return
+	} else {
+		s.pend.committed(apply, all, &tw, applied)
+		if len(tw.recs) > 0 {
+			s.publish(&tw, live)
+		}
+		s.wmu.Unlock()
 	}
 	stored := 0
 	for _, r := range live {
@@ -242,4 +349,17 @@ func (s *Store) commit(group []*oddsReq) {
 	for _, r := range live {
 		close(r.done)
 	}
+}
+
+// publish adds the odds a commit stored to the tail.
+func (s *Store) publish(tw *txWrites, live []*oddsReq) {
+	s.tail.publish(tw.first, func(add func(tailEntry)) {
+		for _, r := range live {
+			for i := range r.w.odds {
+				if r.w.out[i] == store.Stored {
+					add(tailEntry{at: r.w.at, odds: storedOdds(r.w.odds[i])})
+				}
+			}
+		}
+	})
 }
