@@ -314,7 +314,19 @@ func TestOneOwnerPerSource(t *testing.T) {
 	if err != nil || st != cdc.After("2") {
 		t.Fatalf("A starts at %+v, %v; want after 2", st, err)
 	}
-	mustApply(t, a, batch("shard-1", 3, oddsInsert(odds("g1", "p", base.Add(2*time.Second), 3, 130))))
+	// B's session ends asynchronously on the server after its connection
+	// closes: A gets the lock within moments.
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		err := a.Apply(ctx, batch("shard-1", 3, oddsInsert(odds("g1", "p", base.Add(2*time.Second), 3, 130))))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, reporting.ErrNotOwner) || time.Now().After(deadline) {
+			t.Fatalf("A did not take over after B closed: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if n := count(t, poolA, "SELECT count(*) FROM odds_ticks"); n != 4 {
 		t.Fatalf("%d ticks, want 4", n)
 	}
