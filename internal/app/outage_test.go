@@ -88,7 +88,7 @@ func TestPostgresOutage(t *testing.T) {
 	time.Sleep(time.Second)
 	close(stop)
 	posted := <-done
-	if gap > time.Second {
+	if gap > 2*time.Second { // against a 30 s outage; generous for a loaded CI machine
 		t.Errorf("the live stream paused for %v while postgres was down", gap)
 	}
 	want := storeTicks(t, client{t, base, k.analyst}, games)
