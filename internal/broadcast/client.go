@@ -27,22 +27,38 @@ type transport interface {
 }
 
 // wsTransport is a transport over a coder/websocket connection.
+//
+// Writes are bounded by a watchdog timer, reset around each write, that
+// drops the connection when a write takes longer than the timeout: the
+// same bound as a context with a deadline per write, without the context,
+// timer and AfterFunc that each such write would allocate (one per message
+// per client is the hot path of the fan-out).
 type wsTransport struct {
-	conn    *websocket.Conn
-	timeout time.Duration
+	conn     *websocket.Conn
+	timeout  time.Duration
+	watchdog *time.Timer
 }
 
-func (t wsTransport) write(p []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), t.timeout)
-	defer cancel()
-	return t.conn.Write(ctx, websocket.MessageText, p)
+func newWSTransport(conn *websocket.Conn, timeout time.Duration) *wsTransport {
+	t := &wsTransport{conn: conn, timeout: timeout}
+	t.watchdog = time.AfterFunc(time.Hour, func() { _ = conn.CloseNow() })
+	t.watchdog.Stop()
+	return t
 }
 
-func (t wsTransport) close(code websocket.StatusCode, reason string) {
+func (t *wsTransport) write(p []byte) error {
+	t.watchdog.Reset(t.timeout)
+	err := t.conn.Write(context.Background(), websocket.MessageText, p)
+	t.watchdog.Stop()
+	return err
+}
+
+func (t *wsTransport) close(code websocket.StatusCode, reason string) {
+	t.watchdog.Stop()
 	_ = t.conn.Close(code, reason)
 }
 
-func (t wsTransport) abort() { _ = t.conn.CloseNow() }
+func (t *wsTransport) abort() { t.watchdog.Stop(); _ = t.conn.CloseNow() }
 
 // entry is one queued message; pinned entries (snapshots, replays, errors)
 // are never conflated and do not count towards the queue bounds.

@@ -204,6 +204,13 @@ produce:
 		if o.Total > 0 && o.Total-sent < n {
 			n = o.Total - sent
 		}
+		if pace != nil { // pace first, so observedAt is when the batch leaves
+			select {
+			case <-ctx.Done():
+				break produce
+			case <-pace.C:
+			}
+		}
 		items := make([]oddsItem, n)
 		now := time.Now().UTC()
 		for i := range items {
@@ -211,13 +218,6 @@ produce:
 			next = (next + 1) % len(games)
 		}
 		body, _ := json.Marshal(map[string]any{"odds": items})
-		if pace != nil {
-			select {
-			case <-ctx.Done():
-				break produce
-			case <-pace.C:
-			}
-		}
 		select {
 		case <-ctx.Done():
 			break produce
