@@ -47,15 +47,20 @@ func BenchmarkHubFanout(b *testing.B) {
 				time.Sleep(time.Millisecond)
 			}
 			base := h.stats.sent.Load()
-			o := odds("g1", "p", 1)
-			change := feed.Change{Kind: feed.ChangeInsert, NewOdds: &o}
+			// Distinct ticks, each newer than the last (the hub drops an odds
+			// change that is not newer than what it holds for the provider).
+			changes := make([]feed.Change, b.N)
+			for i := range changes {
+				o := odds("g1", "p", i+2)
+				changes[i] = feed.Change{Kind: feed.ChangeInsert, NewOdds: &o}
+			}
 			want := base + uint64(b.N)*uint64(n)
 
 			b.ReportAllocs()
 			b.ResetTimer()
 			start := time.Now()
-			for range b.N {
-				h.Publish(change)
+			for i := range b.N {
+				h.Publish(changes[i])
 			}
 			for h.stats.sent.Load() < want {
 				time.Sleep(50 * time.Microsecond)
@@ -111,15 +116,20 @@ func BenchmarkHubFanoutWebSocket(b *testing.B) {
 					}
 				})
 			}
-			o := odds("g1", "p", 1)
-			change := feed.Change{Kind: feed.ChangeInsert, NewOdds: &o}
+			// Distinct ticks, each newer than the last (the hub drops an odds
+			// change that is not newer than what it holds for the provider).
+			changes := make([]feed.Change, b.N)
+			for i := range changes {
+				o := odds("g1", "p", i+2)
+				changes[i] = feed.Change{Kind: feed.ChangeInsert, NewOdds: &o}
+			}
 			want := int64(b.N) * int64(n)
 
 			b.ReportAllocs()
 			b.ResetTimer()
 			start := time.Now()
-			for range b.N {
-				h.Publish(change)
+			for i := range b.N {
+				h.Publish(changes[i])
 			}
 			for received.Load() < want {
 				time.Sleep(50 * time.Microsecond)
