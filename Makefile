@@ -42,6 +42,8 @@ run:
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/bench/...
+	$(GO) test -run '^$$' -bench 'HubFanout' -benchtime 1000x ./internal/broadcast/
+	$(GO) test -run '^$$' -bench 'SyncVsCopy|Freshness' -benchtime 10x ./internal/reporting/
 
 # gofmt -l must print nothing.
 fmt-check:
