@@ -336,12 +336,12 @@ func TestReferenceClient(t *testing.T) {
 	e.publish()
 
 	want := fmt.Sprintf(`{"gameId":"g1","away":2.5,"home":-2.5,"awayOdds":120,"homeOdds":-140,"date":%q}`,
-		o.ObservedAt.Truncate(time.Millisecond).Format(ReferenceDateLayout))
+		o.ObservedAt.Truncate(time.Millisecond).Format(feed.ReferenceDateLayout))
 	if got := string(readRaw(t, ref)); got != want {
 		t.Fatalf("reference frame\n got %s\nwant %s", got, want)
 	}
 	want4 := fmt.Sprintf(`{"gameId":"g1","away":1.5,"home":-1.5,"awayOdds":104,"homeOdds":-114,"date":%q}`,
-		odds("g1", "p", 4).ObservedAt.Format(ReferenceDateLayout))
+		odds("g1", "p", 4).ObservedAt.Format(feed.ReferenceDateLayout))
 	if got := string(readRaw(t, ref)); got != want4 {
 		t.Fatalf("second reference frame\n got %s\nwant %s", got, want4)
 	}

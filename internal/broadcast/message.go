@@ -55,19 +55,7 @@ type (
 		Epoch   string `json:"epoch"`
 		Message string `json:"message"`
 	}
-	// referenceFrame is the flat form the AWS reference client expects.
-	referenceFrame struct {
-		GameID   string  `json:"gameId"`
-		Away     float64 `json:"away"`
-		Home     float64 `json:"home"`
-		AwayOdds int     `json:"awayOdds"`
-		HomeOdds int     `json:"homeOdds"`
-		Date     string  `json:"date"`
-	}
 )
-
-// ReferenceDateLayout is how the reference client form writes observedAt (UTC).
-const ReferenceDateLayout = "2006-01-02 15:04:05.000"
 
 // request is a client's message.
 type request struct {
@@ -102,11 +90,7 @@ func (h *Hub) gameMessage(g *feed.Game, seq uint64) (*message, error) {
 }
 
 func referenceMessage(o *feed.Odds) (*message, error) {
-	b, err := encode(referenceFrame{
-		GameID: o.GameID, Away: o.AwaySpread, Home: o.HomeSpread,
-		AwayOdds: o.AwayOdds, HomeOdds: o.HomeOdds,
-		Date: o.ObservedAt.UTC().Format(ReferenceDateLayout),
-	})
+	b, err := encode(o.Reference())
 	return &message{data: b, gameID: o.GameID, odds: true}, err
 }
 

@@ -38,7 +38,12 @@ func (b Backoff) Delay(attempt int) time.Duration {
 // Wait sleeps for Delay(attempt) or until ctx ends, returning ctx's error in
 // that case.
 func (b Backoff) Wait(ctx context.Context, attempt int) error {
-	t := time.NewTimer(b.Delay(attempt))
+	return Sleep(ctx, b.Delay(attempt))
+}
+
+// Sleep sleeps for d or until ctx ends, returning ctx's error in that case.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

@@ -148,7 +148,7 @@ func (b *Bridge) Reshard(ctx context.Context, target int32) error {
 			b.log.Info("devbridge reshard done", "shards", aws.ToInt32(out.StreamDescriptionSummary.OpenShardCount))
 			return nil
 		}
-		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+		if err := cdc.Sleep(ctx, 50*time.Millisecond); err != nil {
 			return fmt.Errorf("reshard %s: %w", b.o.Stream, err)
 		}
 	}
@@ -257,15 +257,4 @@ func (b *Bridge) put(ctx context.Context, recs []record) error {
 		attempt++
 	}
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -85,7 +85,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 			}
 		}
 		if !full {
-			_ = sleep(ctx, b.o.Poll)
+			_ = cdc.Sleep(ctx, b.o.Poll)
 		}
 	}
 	b.log.Info("devbridge stopped", "stats", b.Stats())

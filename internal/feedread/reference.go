@@ -9,21 +9,8 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/store"
 )
 
-// refTimeLayout is how the reference design writes times: UTC, no zone.
-const refTimeLayout = "2006-01-02 15:04:05.000"
-
-// refOdds is one odds item in the reference design's shape.
-type refOdds struct {
-	GameID   string  `json:"gameId"`
-	Away     float64 `json:"away"`
-	Home     float64 `json:"home"`
-	AwayOdds int     `json:"awayOdds"`
-	HomeOdds int     `json:"homeOdds"`
-	Date     string  `json:"date"`
-}
-
 type refBody struct {
-	Odds []refOdds `json:"odds"`
+	Odds []feed.ReferenceOdds `json:"odds"`
 }
 
 // referenceFeeds serves GET /feeds?game=<id>: the latest odds of a game in
@@ -38,7 +25,7 @@ func (h *Handler) referenceFeeds(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body := refBody{Odds: []refOdds{}}
+	body := refBody{Odds: []feed.ReferenceOdds{}}
 	o, err := h.s.LatestOdds(r.Context(), id, "")
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -50,12 +37,7 @@ func (h *Handler) referenceFeeds(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "latest odds", err)
 		return
 	default:
-		body.Odds = append(body.Odds, toRef(o))
+		body.Odds = append(body.Odds, o.Reference())
 	}
 	httpx.WriteJSON(w, http.StatusOK, body)
-}
-
-func toRef(o feed.Odds) refOdds {
-	return refOdds{GameID: o.GameID, Away: o.AwaySpread, Home: o.HomeSpread, AwayOdds: o.AwayOdds, HomeOdds: o.HomeOdds,
-		Date: o.ObservedAt.UTC().Format(refTimeLayout)}
 }

@@ -79,7 +79,7 @@ func (r *shardReader) run(ctx context.Context, deliver cdc.DeliverFunc, lag func
 		if int32(len(out.Records)) >= o.Limit {
 			continue
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := cdc.Sleep(ctx, delay); err != nil {
 			return false, nil
 		}
 	}
@@ -207,15 +207,4 @@ func ignoreCanceled(ctx context.Context, err error) error {
 		return nil
 	}
 	return err
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -1,0 +1,23 @@
+package feed
+
+// ReferenceDateLayout is how the AWS reference design writes odds times:
+// UTC, milliseconds, no zone ("2021-11-20 20:30:15.238").
+const ReferenceDateLayout = "2006-01-02 15:04:05.000"
+
+// ReferenceOdds is an odds item in the AWS reference design's wire shape,
+// which its ReadFeeds API and its WebSocket clients expect: the spreads are
+// "away" and "home", the observation time "date".
+type ReferenceOdds struct {
+	GameID   string  `json:"gameId"`
+	Away     float64 `json:"away"`
+	Home     float64 `json:"home"`
+	AwayOdds int     `json:"awayOdds"`
+	HomeOdds int     `json:"homeOdds"`
+	Date     string  `json:"date"`
+}
+
+// Reference returns o in the reference design's shape.
+func (o Odds) Reference() ReferenceOdds {
+	return ReferenceOdds{GameID: o.GameID, Away: o.AwaySpread, Home: o.HomeSpread, AwayOdds: o.AwayOdds, HomeOdds: o.HomeOdds,
+		Date: o.ObservedAt.UTC().Format(ReferenceDateLayout)}
+}
