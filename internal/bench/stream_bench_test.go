@@ -5,14 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/oddsfeed/oddsfeed/internal/auth"
 	"github.com/oddsfeed/oddsfeed/internal/awsclient"
@@ -30,29 +27,25 @@ func streamLatency(b *testing.B, url, providerKey, analystKey string, games, cli
 	prefix := fmt.Sprintf("lat%d-", time.Now().UnixNano()%1e6)
 	var mu sync.Mutex
 	var lats []time.Duration
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	var conns []*rawWS
 	var wg sync.WaitGroup
-	h := http.Header{"Authorization": {"Bearer " + analystKey}}
 	wsURL := strings.Replace(url, "http", "ws", 1) + "/v1/stream"
 	for i := range clients {
-		c, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: h})
+		c, err := dialRaw(wsURL, analystKey)
 		if err != nil {
 			b.Fatalf("dial client %d: %v", i, err)
 		}
-		c.SetReadLimit(1 << 20)
 		sub, _ := json.Marshal(map[string]any{"type": "subscribe", "topics": []string{fmt.Sprintf("game:%s%d", prefix, i%games+1)}})
-		if err := c.Write(ctx, websocket.MessageText, sub); err != nil {
+		if err := c.writeText(sub); err != nil {
 			b.Fatal(err)
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer c.CloseNow()
 			var local []time.Duration
 			defer func() { mu.Lock(); lats = append(lats, local...); mu.Unlock() }()
 			for {
-				_, data, err := c.Read(ctx)
+				data, err := c.read()
 				if err != nil {
 					return
 				}
@@ -73,6 +66,7 @@ func streamLatency(b *testing.B, url, providerKey, analystKey string, games, cli
 				}
 			}
 		}()
+		conns = append(conns, c)
 	}
 	res, err := simulate.Run(context.Background(), simulate.Options{
 		BaseURL: url, Key: providerKey, Games: games, Rate: rate, Batch: 50, Concurrency: 4,
@@ -82,7 +76,9 @@ func streamLatency(b *testing.B, url, providerKey, analystKey string, games, cli
 		b.Fatal(err)
 	}
 	time.Sleep(time.Second) // let the last changes arrive
-	cancel()
+	for _, c := range conns {
+		c.close()
+	}
 	wg.Wait()
 	if len(lats) == 0 {
 		b.Fatal("no odds received")
