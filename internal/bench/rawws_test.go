@@ -15,15 +15,13 @@ import (
 )
 
 // rawWS is a minimal WebSocket client for the latency benchmark: a
-// handshake, one masked text frame out, then unmasked server frames in,
-// read with one buffered reader and no allocation per frame beyond the
-// payload buffer it reuses. A thousand of them share the two cores with the
-// server under test, so the load generator must cost as little as it can;
-// the dashboard and tests use coder/websocket.
+// handshake and one masked text frame out; receive reads the unmasked
+// server frames that come back. A thousand of them share the two cores
+// with the server under test, so the load generator must cost as little as
+// it can; the dashboard and tests use coder/websocket.
 type rawWS struct {
-	c   net.Conn
-	r   *bufio.Reader
-	buf []byte
+	c net.Conn
+	r *bufio.Reader // holds what came after the handshake response
 }
 
 func dialRaw(rawURL, key string) (*rawWS, error) {
@@ -54,7 +52,7 @@ func dialRaw(rawURL, key string) (*rawWS, error) {
 		c.Close()
 		return nil, fmt.Errorf("handshake: %s", resp.Status)
 	}
-	return &rawWS{c: c, r: r, buf: make([]byte, 4096)}, nil
+	return &rawWS{c: c, r: r}, nil
 }
 
 // writeText sends one masked text frame (clients must mask).
@@ -78,44 +76,95 @@ func (w *rawWS) writeText(p []byte) error {
 	return err
 }
 
-// read returns the next text frame's payload, valid until the next read.
-// Control frames (ping, pong) are skipped; a close frame ends the stream.
-func (w *rawWS) read() ([]byte, error) {
-	for {
-		var h [2]byte
-		if _, err := io.ReadFull(w.r, h[:]); err != nil {
-			return nil, err
-		}
-		op := h[0] & 0x0f
-		n := uint64(h[1] & 0x7f)
-		switch n {
-		case 126:
-			var b [2]byte
-			if _, err := io.ReadFull(w.r, b[:]); err != nil {
-				return nil, err
-			}
-			n = uint64(binary.BigEndian.Uint16(b[:]))
-		case 127:
-			var b [8]byte
-			if _, err := io.ReadFull(w.r, b[:]); err != nil {
-				return nil, err
-			}
-			n = binary.BigEndian.Uint64(b[:])
-		}
-		if uint64(cap(w.buf)) < n {
-			w.buf = make([]byte, n)
-		}
-		p := w.buf[:n]
-		if _, err := io.ReadFull(w.r, p); err != nil {
-			return nil, err
-		}
-		switch op {
-		case 0x8:
-			return nil, io.EOF
-		case 0x1, 0x2:
-			return p, nil
-		}
-	}
+func (w *rawWS) close() { w.c.Close() }
+
+// frameBuf holds a connection's unparsed input.
+type frameBuf struct {
+	buf []byte
+	n   int
 }
 
-func (w *rawWS) close() { w.c.Close() }
+func newFrameBuf(pending []byte) *frameBuf {
+	f := &frameBuf{buf: make([]byte, max(64<<10, 2*len(pending)))}
+	f.n = copy(f.buf, pending)
+	return f
+}
+
+// fill reads once into the free space, growing it when full.
+func (f *frameBuf) fill(read func([]byte) (int, error)) error {
+	if f.n == len(f.buf) {
+		f.buf = append(f.buf, make([]byte, len(f.buf))...)
+	}
+	n, err := read(f.buf[f.n:])
+	if n > 0 {
+		f.n += n
+	}
+	if err == nil && n == 0 {
+		err = io.EOF
+	}
+	return err
+}
+
+// frames hands every complete frame to fn, in order, and keeps the rest;
+// it stops early, reporting false, when fn does.
+func (f *frameBuf) frames(fn func(op byte, payload []byte) bool) bool {
+	off, ok := 0, true
+	for ok {
+		op, payload, size, complete := parseFrame(f.buf[off:f.n])
+		if !complete {
+			break
+		}
+		off += size
+		ok = fn(op, payload)
+	}
+	f.n = copy(f.buf, f.buf[off:f.n])
+	return ok
+}
+
+// parseFrame parses one unmasked server frame at the start of b.
+func parseFrame(b []byte) (op byte, payload []byte, size int, ok bool) {
+	if len(b) < 2 {
+		return 0, nil, 0, false
+	}
+	op = b[0] & 0x0f
+	n, h := uint64(b[1]&0x7f), 2
+	switch n {
+	case 126:
+		if len(b) < 4 {
+			return 0, nil, 0, false
+		}
+		n, h = uint64(binary.BigEndian.Uint16(b[2:4])), 4
+	case 127:
+		if len(b) < 10 {
+			return 0, nil, 0, false
+		}
+		n, h = binary.BigEndian.Uint64(b[2:10]), 10
+	}
+	if uint64(len(b)-h) < n {
+		return 0, nil, 0, false
+	}
+	return op, b[h : h+int(n)], h + int(n), true
+}
+
+// onFrame handles one server frame for receive: text and binary frames go
+// to fn, a ping is answered with write, a close frame ends the stream.
+func onFrame(op byte, payload []byte, at time.Time, fn func([]byte, time.Time), write func([]byte) error) bool {
+	switch op {
+	case 0x1, 0x2:
+		fn(payload, at)
+	case 0x9: // answer with a pong, masked with a zero key
+		if len(payload) > 125 {
+			return false
+		}
+		return write(append([]byte{0x8a, 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...)) == nil
+	case 0x8:
+		return false
+	}
+	return true
+}
+
+// pendingInput returns what w's reader buffered past the handshake.
+func (w *rawWS) pendingInput() []byte {
+	p, _ := w.r.Peek(w.r.Buffered())
+	return p
+}

@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,51 +22,47 @@ import (
 // posts odds at rate odds/s for dur through the simulator, and reports the
 // latency from an odds' observedAt (stamped just before its POST) to its
 // receipt on a WebSocket.
+//
+// The server runs in its own process (startServerProcess), as in
+// production; this load generator keeps to one P of the Go scheduler, so
+// its 1,000 reader goroutines do not flood the cores the server needs. That
+// can only delay a receipt's timestamp, never advance it.
 func streamLatency(b *testing.B, url, providerKey, analystKey string, games, clients int, rate float64, dur time.Duration) {
 	b.Helper()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	prefix := fmt.Sprintf("lat%d-", time.Now().UnixNano()%1e6)
-	var mu sync.Mutex
-	var lats []time.Duration
-	var conns []*rawWS
-	var wg sync.WaitGroup
 	wsURL := strings.Replace(url, "http", "ws", 1) + "/v1/stream"
+	conns := make([]*rawWS, 0, clients)
 	for i := range clients {
 		c, err := dialRaw(wsURL, analystKey)
 		if err != nil {
 			b.Fatalf("dial client %d: %v", i, err)
 		}
+		conns = append(conns, c)
 		sub, _ := json.Marshal(map[string]any{"type": "subscribe", "topics": []string{fmt.Sprintf("game:%s%d", prefix, i%games+1)}})
 		if err := c.writeText(sub); err != nil {
 			b.Fatal(err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var local []time.Duration
-			defer func() { mu.Lock(); lats = append(lats, local...); mu.Unlock() }()
-			for {
-				data, err := c.read()
-				if err != nil {
-					return
-				}
-				now := time.Now()
-				// Only the odds' observedAt is needed: find it without a
-				// full decode, so the clients' own CPU stays small.
-				if !bytes.HasPrefix(data, []byte(`{"type":"odds"`)) {
-					continue
-				}
-				i := bytes.Index(data, []byte(`"observedAt":"`))
-				if i < 0 {
-					continue
-				}
-				rest := data[i+len(`"observedAt":"`):]
-				j := bytes.IndexByte(rest, '"')
-				if at, err := time.Parse(time.RFC3339Nano, string(rest[:j])); err == nil && j > 0 {
-					local = append(local, now.Sub(at))
-				}
-			}
-		}()
-		conns = append(conns, c)
+	}
+	var lats []time.Duration
+	stop, err := receive(conns, func(data []byte, now time.Time) {
+		// Only the odds' observedAt is needed: find it without a full
+		// decode, so the clients' own CPU stays small.
+		if !bytes.HasPrefix(data, []byte(`{"type":"odds"`)) {
+			return
+		}
+		i := bytes.Index(data, []byte(`"observedAt":"`))
+		if i < 0 {
+			return
+		}
+		rest := data[i+len(`"observedAt":"`):]
+		j := bytes.IndexByte(rest, '"')
+		if at, err := time.Parse(time.RFC3339Nano, string(rest[:max(j, 0)])); err == nil && j > 0 {
+			lats = append(lats, now.Sub(at))
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
 	res, err := simulate.Run(context.Background(), simulate.Options{
 		BaseURL: url, Key: providerKey, Games: games, Rate: rate, Batch: 50, Concurrency: 4,
@@ -76,10 +72,7 @@ func streamLatency(b *testing.B, url, providerKey, analystKey string, games, cli
 		b.Fatal(err)
 	}
 	time.Sleep(time.Second) // let the last changes arrive
-	for _, c := range conns {
-		c.close()
-	}
-	wg.Wait()
+	stop()
 	if len(lats) == 0 {
 		b.Fatal("no odds received")
 	}
@@ -105,7 +98,7 @@ func BenchmarkStreamLatency(b *testing.B) {
 		b.Run(fmt.Sprintf("embedded/clients=%d", clients), func(b *testing.B) {
 			pk, ph := auth.NewKey()
 			ak, ah := auth.NewKey()
-			url := startServer(b, map[string]string{
+			url := startServerProcess(b, map[string]string{
 				"ODDSFEED_ADDR": "127.0.0.1:0", "ODDSFEED_DATA_DIR": b.TempDir(), "ODDSFEED_LOG_LEVEL": "error",
 				"ODDSFEED_API_KEYS": "p:provider:" + ph + ",a:analyst:" + ah,
 			})
@@ -134,7 +127,7 @@ func BenchmarkStreamLatency(b *testing.B) {
 		}
 		pk, ph := auth.NewKey()
 		ak, ah := auth.NewKey()
-		url := startServer(b, map[string]string{
+		url := startServerProcess(b, map[string]string{
 			"ODDSFEED_ADDR": "127.0.0.1:0", "ODDSFEED_BACKEND": "aws", "ODDSFEED_TABLE": "lat", "ODDSFEED_STREAM": "lat-changes",
 			"ODDSFEED_DYNAMODB_ENDPOINT": env.DynamoDB.URL, "ODDSFEED_KINESIS_ENDPOINT": env.Kinesis.URL, "ODDSFEED_DEV_BRIDGE": "true",
 			"AWS_REGION": harness.Region, "AWS_ACCESS_KEY_ID": harness.AccessKey, "AWS_SECRET_ACCESS_KEY": harness.SecretKey,
