@@ -3,6 +3,7 @@ package broadcast
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -17,8 +18,11 @@ const (
 // transport is where a client's writer goroutine sends frames: a WebSocket
 // connection in production, a discarding sink in benchmarks.
 type transport interface {
-	// write sends one text frame, bounded by the write timeout.
+	// write sends one text frame.
 	write(p []byte) error
+	// stuck reports whether the write under way started more than timeout
+	// before now (a monotonic reading, see monoNow).
+	stuck(now int64, timeout time.Duration) bool
 	// close sends a close frame with code and reason and waits for the
 	// handshake (bounded by the library's timeouts).
 	close(code websocket.StatusCode, reason string)
@@ -26,39 +30,44 @@ type transport interface {
 	abort()
 }
 
+// monoBase anchors monoNow.
+var monoBase = time.Now()
+
+// monoNow is a monotonic clock reading in nanoseconds, never 0.
+func monoNow() int64 { return int64(time.Since(monoBase)) + 1 }
+
 // wsTransport is a transport over a coder/websocket connection.
 //
-// Writes are bounded by a watchdog timer, reset around each write, that
-// drops the connection when a write takes longer than the timeout: the
-// same bound as a context with a deadline per write, without the context,
-// timer and AfterFunc that each such write would allocate (one per message
-// per client is the hot path of the fan-out).
+// A write only records when it started; the hub's write watchdog
+// (Hub.watchWrites) drops a connection whose write has taken longer than
+// the write timeout. That is the bound a context with a deadline per write
+// gives, without the context, timer and AfterFunc each such write would
+// allocate, or the timer reset and stop a watchdog timer per client would
+// cost: one write per message per client is the fan-out's hot path.
 type wsTransport struct {
-	conn     *websocket.Conn
-	timeout  time.Duration
-	watchdog *time.Timer
+	conn    *websocket.Conn
+	started atomic.Int64 // monoNow when the write under way started; 0 when idle
 }
 
-func newWSTransport(conn *websocket.Conn, timeout time.Duration) *wsTransport {
-	t := &wsTransport{conn: conn, timeout: timeout}
-	t.watchdog = time.AfterFunc(time.Hour, func() { _ = conn.CloseNow() })
-	t.watchdog.Stop()
-	return t
-}
+func newWSTransport(conn *websocket.Conn) *wsTransport { return &wsTransport{conn: conn} }
 
 func (t *wsTransport) write(p []byte) error {
-	t.watchdog.Reset(t.timeout)
+	t.started.Store(monoNow())
 	err := t.conn.Write(context.Background(), websocket.MessageText, p)
-	t.watchdog.Stop()
+	t.started.Store(0)
 	return err
 }
 
+func (t *wsTransport) stuck(now int64, timeout time.Duration) bool {
+	start := t.started.Load()
+	return start != 0 && time.Duration(now-start) > timeout
+}
+
 func (t *wsTransport) close(code websocket.StatusCode, reason string) {
-	t.watchdog.Stop()
 	_ = t.conn.Close(code, reason)
 }
 
-func (t *wsTransport) abort() { t.watchdog.Stop(); _ = t.conn.CloseNow() }
+func (t *wsTransport) abort() { _ = t.conn.CloseNow() }
 
 // entry is one queued message; pinned entries (snapshots, replays, errors)
 // are never conflated and do not count towards the queue bounds.

@@ -26,7 +26,8 @@ type Options struct {
 	HardQueueBytes int
 	// PingInterval is how often clients are pinged. Default 15s.
 	PingInterval time.Duration
-	// WriteTimeout bounds each frame write. Default 5s.
+	// WriteTimeout bounds each frame write: a client whose write takes
+	// longer is dropped. Default 5s.
 	WriteTimeout time.Duration
 	// History is how many messages are kept per game for `since` resume.
 	// Default 256.
@@ -111,6 +112,7 @@ type Hub struct {
 	clients    map[*client]struct{}
 	refClients int
 	pubStamp   uint64
+	watching   bool // the write watchdog is running
 	// watches collect, per game, the odds published while a resuming
 	// subscriber reads what it missed from the store.
 	watches map[string]map[*oddsWatch]struct{}
@@ -275,6 +277,10 @@ func (h *Hub) register(c *client) bool {
 		return false
 	}
 	h.clients[c] = struct{}{}
+	if !h.watching {
+		h.watching = true
+		go h.watchWrites()
+	}
 	if c.ref {
 		// A reference client is subscribed to all from the start, with no
 		// snapshot.
@@ -283,6 +289,37 @@ func (h *Hub) register(c *client) bool {
 	}
 	h.wg.Add(1)
 	return true
+}
+
+// watchWrites is the write watchdog: every quarter of WriteTimeout it drops
+// the clients whose write under way has taken longer than WriteTimeout (a
+// peer that stopped reading with its socket buffers full). It runs while
+// the hub has clients.
+func (h *Hub) watchWrites() {
+	t := time.NewTicker(max(h.o.WriteTimeout/4, time.Millisecond))
+	defer t.Stop()
+	var stuck []*client
+	for range t.C {
+		now := monoNow()
+		h.mu.Lock()
+		if h.closed || len(h.clients) == 0 {
+			h.watching = false
+			h.mu.Unlock()
+			return
+		}
+		for c := range h.clients {
+			if c.tr.stuck(now, h.o.WriteTimeout) {
+				stuck = append(stuck, c)
+			}
+		}
+		h.mu.Unlock()
+		for _, c := range stuck {
+			h.log.Info("broadcast write timed out; dropping client", "timeout", h.o.WriteTimeout)
+			c.abort()
+		}
+		clear(stuck)
+		stuck = stuck[:0]
+	}
 }
 
 // unregister removes a client and its subscriptions.

@@ -21,6 +21,7 @@ import (
 type discardTransport struct{}
 
 func (discardTransport) write([]byte) error                 { return nil }
+func (discardTransport) stuck(int64, time.Duration) bool    { return false }
 func (discardTransport) close(websocket.StatusCode, string) {}
 func (discardTransport) abort()                             {}
 

@@ -30,16 +30,29 @@ func (l smallBufListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-// TestSlowClient: a client that never reads is conflated, then closed with
-// StatusPolicyViolation "client too slow", while a fast client subscribed
-// to the same topic gets every message promptly.
-func TestSlowClient(t *testing.T) {
+// smallBufDialer dials with a small receive buffer (see smallBufListener).
+func smallBufDialer() *websocket.DialOptions {
+	return &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetReadBuffer(4 << 10)
+			}
+			return c, err
+		},
+	}}}
+}
+
+// startSmallBufHub serves a hub with o on a listener with small send
+// buffers, and returns it and its ws:// URL.
+func startSmallBufHub(t *testing.T, o Options) (*Hub, string) {
+	t.Helper()
 	st, err := embedded.Open(t.TempDir(), embedded.Options{})
 	if err != nil {
 		t.Fatalf("open embedded store: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	hub := New(st, Options{QueueBytes: 4 << 10, HardQueueBytes: 16 << 10, WriteTimeout: 20 * time.Second})
+	hub := New(st, o)
 	srv := httptest.NewUnstartedServer(hub)
 	srv.Listener = smallBufListener{srv.Listener}
 	srv.Start()
@@ -49,17 +62,37 @@ func TestSlowClient(t *testing.T) {
 		defer cancel()
 		_ = hub.Shutdown(ctx)
 	})
-	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	return hub, "ws" + strings.TrimPrefix(srv.URL, "http")
+}
 
-	slowDialer := &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.SetReadBuffer(4 << 10)
-			}
-			return c, err
-		},
-	}}}
+// TestStuckWriteDropsClient: a client that stops reading while its queue
+// is still far under the bounds blocks its writer on full socket buffers;
+// the write watchdog drops it after WriteTimeout (pings are too rare to).
+func TestStuckWriteDropsClient(t *testing.T) {
+	hub, url := startSmallBufHub(t, Options{QueueBytes: 64 << 20, HardQueueBytes: 64 << 20,
+		WriteTimeout: 200 * time.Millisecond, PingInterval: time.Hour})
+	stuck := dial(t, url, smallBufDialer())
+	subscribe(t, stuck, "all")
+	syncPoint(t, stuck)
+	// From here on it reads nothing.
+	start := time.Now()
+	for i := range 2000 {
+		o := odds("g1", "p", i)
+		hub.Publish(feed.Change{Kind: feed.ChangeInsert, NewOdds: &o})
+	}
+	waitFor(t, func() bool { return hub.Stats().Clients == 0 })
+	if s := hub.Stats(); s.SlowClosed != 0 || s.Sent >= 2000 {
+		t.Fatalf("stats = %+v, want the client dropped mid-stream by the watchdog, not by the queue bound", s)
+	}
+	t.Logf("stuck client dropped %v after the first publish; stats %+v", time.Since(start).Round(time.Millisecond), hub.Stats())
+}
+
+// TestSlowClient: a client that never reads is conflated, then closed with
+// StatusPolicyViolation "client too slow", while a fast client subscribed
+// to the same topic gets every message promptly.
+func TestSlowClient(t *testing.T) {
+	hub, url := startSmallBufHub(t, Options{QueueBytes: 4 << 10, HardQueueBytes: 16 << 10, WriteTimeout: 20 * time.Second})
+	slowDialer := smallBufDialer()
 	fast := dial(t, url, nil)
 	slow := dial(t, url, slowDialer)
 	for _, c := range []*websocket.Conn{fast, slow} {

@@ -36,7 +36,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadLimit(maxRequestBytes)
-	c := newClient(h, newWSTransport(conn, h.o.WriteTimeout), ref)
+	c := newClient(h, newWSTransport(conn), ref)
 	if !h.register(c) {
 		_ = conn.Close(websocket.StatusGoingAway, ReasonShutdown)
 		return
