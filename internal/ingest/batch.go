@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"cmp"
+	"log/slog"
 	"net/http"
 	"slices"
 
@@ -116,7 +117,11 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, b *batch, outco
 
 	switch {
 	case storeErr != nil || len(rep.NotStoredIndices) > 0:
-		h.log.ErrorContext(r.Context(), "ingest: store odds failed", "path", r.URL.Path,
+		level := slog.LevelError
+		if r.Context().Err() != nil { // the provider went away: not the server's failure
+			level = slog.LevelInfo
+		}
+		h.log.Log(r.Context(), level, "ingest: store odds failed", "path", r.URL.Path,
 			"items", b.n, "stored", rep.Stored, "notStored", len(rep.NotStoredIndices), "err", storeErr)
 		if rep.NotStoredIndices == nil {
 			rep.NotStoredIndices = []int{}
