@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"os"
+	"strconv"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -91,17 +93,19 @@ func streamRounds(b *testing.B, round func() (p50, p99 time.Duration)) {
 	b.Helper()
 	var p50s, p99s []time.Duration
 	for i := 0; i < b.N; i++ {
+		stolen := stolenCPU()
 		p50, p99 := round()
+		b.Logf("round %d: p99 %v; CPU time stolen by other guests of the host: %v", i+1, p99, stolenCPU()-stolen)
 		p50s, p99s = append(p50s, p50), append(p99s, p99)
 	}
 	median := func(ds []time.Duration) float64 {
-		slices.Sort(ds)
+		ds = slices.Sorted(slices.Values(ds))
 		return float64(ds[len(ds)/2].Microseconds()) / 1000
 	}
 	b.ReportMetric(median(p50s), "p50-ms")
 	b.ReportMetric(median(p99s), "p99-ms")
 	if b.N > 1 {
-		b.Logf("%d rounds: p99 %v", b.N, p99s)
+		b.Logf("%d rounds, in order: p99 %v", b.N, p99s)
 	}
 }
 
@@ -158,4 +162,22 @@ func BenchmarkStreamLatency(b *testing.B) {
 			return streamLatency(b, url, pk, ak, 10, 100, 200, 10*time.Second)
 		})
 	})
+}
+
+// stolenCPU reads the machine's steal time, the CPU time its hypervisor
+// gave other guests while this one wanted it (field 8 of /proc/stat's cpu
+// line, in USER_HZ ticks of 10ms); 0 when unknown. A round with much of it
+// was run on a busy host, and shows it in its tail.
+func stolenCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[8])
+	return time.Duration(n) * 10 * time.Millisecond
 }
