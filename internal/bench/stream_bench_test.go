@@ -1,14 +1,14 @@
 package bench
 
 import (
-	"os"
-	"strconv"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
