@@ -1,6 +1,7 @@
 package devbridge
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	dstypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/oddsfeed/oddsfeed/internal/cdc"
@@ -216,9 +219,66 @@ func TestInjectTTLRemove(t *testing.T) {
 	}
 }
 
+// TestRealTTLExpiry: DynamoDB Local really expires an odds item, and its
+// stream's TTL delete reaches a Kinesis reader as a REMOVE by the TTL
+// service: an expiry with the item's old image, not a deletion. The table
+// has no secondary indexes: DynamoDB Local 3.3.1 never expires the items of
+// a table that has any (ours has an LSI and two GSIs; an expiry there is
+// covered by TestConvert and TestInjectTTLRemove).
+func TestRealTTLExpiry(t *testing.T) {
+	// EXPIRE an hour ago: the store's clock runs two hours behind, odds
+	// live one hour. (More than five years ago would never expire.)
+	f := newFixtureTable(t, 1, Options{}, dynamo.Options{OddsTTL: time.Hour, Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }},
+		createPlainTTLTable)
+	f.run(t)
+	c := f.consume(t)
+	o := oddsOf("g1", "p", 1)[0]
+	if _, err := f.store.PutOdds(t.Context(), []feed.Odds{o}); err != nil {
+		t.Fatalf("put odds: %v", err)
+	}
+	got := c.wait(t, 2)
+	if len(got) != 2 {
+		t.Fatalf("got %d changes, want the insert and the expiry: %+v", len(got), got)
+	}
+	ins, exp := got[0], got[1]
+	if ins.Kind != feed.ChangeInsert || ins.NewOdds == nil {
+		t.Fatalf("first change %+v, want the INSERT", ins)
+	}
+	if exp.Kind != feed.ChangeRemove || !exp.Expired || exp.OldOdds == nil || *exp.OldOdds != *ins.NewOdds || exp.NewOdds != nil || exp.Key != ins.Key {
+		t.Fatalf("second change %+v, want a TTL REMOVE of %+v", exp, ins.NewOdds)
+	}
+	if s := f.bridge.Stats(); s.TTLTranslated != 1 {
+		t.Errorf("stats %+v, want 1 TTL delete translated", s)
+	}
+	t.Logf("expired %v after the insert", exp.At.Sub(ins.At).Round(time.Millisecond))
+}
+
+// createPlainTTLTable makes a table of our key schema, stream and TTL
+// attribute, without secondary indexes.
+func createPlainTTLTable(ctx context.Context, ddb *dynamodb.Client, table string) error {
+	str := func(name string) types.AttributeDefinition {
+		return types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS}
+	}
+	_, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{str(feed.AttrPK), str(feed.AttrSK)},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(feed.AttrPK), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(feed.AttrSK), KeyType: types.KeyTypeRange},
+		},
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
+	})
+	if err != nil {
+		return err
+	}
+	_, err = ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(feed.AttrExpire), Enabled: aws.Bool(true)}})
+	return err
+}
+
 // TestConvert covers the translation of table stream records, including
-// DynamoDB Local's TTL delete (DynamoDB Local 3.3.1 did not expire an item
-// within minutes here, so a real expiry is too slow to test).
+// DynamoDB Local's TTL delete (see TestRealTTLExpiry for a real one).
 func TestConvert(t *testing.T) {
 	o := stored(t, oddsOf("g5", "p", 1)[0])
 	img := func() map[string]dstypes.AttributeValue {

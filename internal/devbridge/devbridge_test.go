@@ -46,6 +46,13 @@ var seq atomic.Int64
 // running yet) with o.
 func newFixture(t *testing.T, shards int32, o Options, storeOpts dynamo.Options) *fixture {
 	t.Helper()
+	return newFixtureTable(t, shards, o, storeOpts, dynamo.CreateTable)
+}
+
+// newFixtureTable is newFixture with the table made by create.
+func newFixtureTable(t *testing.T, shards int32, o Options, storeOpts dynamo.Options,
+	create func(ctx context.Context, ddb *dynamodb.Client, table string) error) *fixture {
+	t.Helper()
 	ctx := t.Context()
 	co := awsclient.Options{Region: harness.Region, DynamoDBEndpoint: env.DynamoDB.URL, KinesisEndpoint: env.Kinesis.URL,
 		AccessKeyID: harness.AccessKey, SecretAccessKey: harness.SecretKey}
@@ -60,7 +67,7 @@ func newFixture(t *testing.T, shards int32, o Options, storeOpts dynamo.Options)
 	n := seq.Add(1)
 	f.table = fmt.Sprintf("bridge-%d-%d", time.Now().UnixNano()%1e6, n)
 	f.stream = f.table
-	if err := dynamo.CreateTable(ctx, f.ddb, f.table); err != nil {
+	if err := create(ctx, f.ddb, f.table); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
 	t.Cleanup(func() {
