@@ -41,7 +41,8 @@ run:
 	$(GO) run ./cmd/oddsfeed serve
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/bench/...
+	$(GO) test -run '^$$' -bench 'IngestHTTP' -benchtime 1x ./internal/bench/
+	$(GO) test -run '^$$' -bench 'StreamLatency' -benchtime 5x ./internal/bench/
 	$(GO) test -run '^$$' -bench 'HubFanout' -benchtime 1000x ./internal/broadcast/
 	$(GO) test -run '^$$' -bench 'SyncVsCopy|Freshness' -benchtime 10x ./internal/reporting/
 
