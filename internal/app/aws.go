@@ -27,7 +27,9 @@ func newKinesisSource(ctx context.Context, cfg Config, log *slog.Logger) (cdc.Ch
 		return nil, nil, nil, fmt.Errorf("aws configuration: %w", err)
 	}
 	kin := awsclient.Kinesis(awsCfg, o)
-	ko := cdckinesis.Options{Stream: cfg.Stream, Logger: log}
+	// With an endpoint set the stream is kinesis-mock's: its fan-out needs
+	// the adapter's emulator workarounds.
+	ko := cdckinesis.Options{Stream: cfg.Stream, Logger: log, Consumer: cfg.KinesisConsumer, Emulator: cfg.KinesisEndpoint != ""}
 	if cfg.KinesisEndpoint == "" {
 		// AWS allows 5 GetRecords a second per shard (shared by consumers).
 		ko.PollMin = 200 * time.Millisecond

@@ -31,6 +31,7 @@ type Config struct {
 	Region           string
 	DynamoDBEndpoint string
 	KinesisEndpoint  string
+	KinesisConsumer  string
 	AccessKeyID      string
 	SecretAccessKey  string
 
@@ -95,6 +96,13 @@ var envVars = []envVar{
 	{"AWS_REGION", "us-east-1", "AWS region (aws back end)", str(func(c *Config) *string { return &c.Region })},
 	{"ODDSFEED_DYNAMODB_ENDPOINT", "", "DynamoDB endpoint URL, e.g. http://localhost:8000 for DynamoDB Local; empty = AWS", urlVar(func(c *Config) *string { return &c.DynamoDBEndpoint })},
 	{"ODDSFEED_KINESIS_ENDPOINT", "", "Kinesis endpoint URL, e.g. http://localhost:4568 for kinesis-mock; empty = AWS", urlVar(func(c *Config) *string { return &c.KinesisEndpoint })},
+	{"ODDSFEED_KINESIS_CONSUMER", "", "Kinesis enhanced fan-out consumer, registered if missing; one name per server (aws back end); empty = poll GetRecords", func(c *Config, v string) error {
+		if len(v) > 120 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != "" {
+			return errors.New("must be at most 120 letters, digits, '_', '.' or '-'")
+		}
+		c.KinesisConsumer = v
+		return nil
+	}},
 	{"AWS_ACCESS_KEY_ID", "", "static AWS credentials (else the default AWS credential chain)", str(func(c *Config) *string { return &c.AccessKeyID })},
 	{"AWS_SECRET_ACCESS_KEY", "", "static AWS credentials (never logged)", str(func(c *Config) *string { return &c.SecretAccessKey })},
 	{"ODDSFEED_API_KEYS", "", "API keys as principal:role:sha256hex, comma separated (make them with `oddsfeed keygen`)", str(func(c *Config) *string { return &c.APIKeys })},

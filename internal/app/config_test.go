@@ -21,6 +21,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"ODDSFEED_PROVIDER_RATE": "-1"}, "ODDSFEED_PROVIDER_RATE"},
 		{map[string]string{"ODDSFEED_ODDS_TTL": "a year"}, "ODDSFEED_ODDS_TTL"},
 		{map[string]string{"ODDSFEED_DYNAMODB_ENDPOINT": "localhost:8000"}, "ODDSFEED_DYNAMODB_ENDPOINT"},
+		{map[string]string{"ODDSFEED_KINESIS_CONSUMER": "oddsfeed 1"}, "ODDSFEED_KINESIS_CONSUMER"},
 		{map[string]string{"ODDSFEED_DATABASE_URL": "mysql://x"}, "ODDSFEED_DATABASE_URL"},
 		{map[string]string{"ODDSFEED_REPORT_RETENTION": "1h"}, "ODDSFEED_REPORT_RETENTION"},
 		{map[string]string{"ODDSFEED_LOG_LEVEL": "loud"}, "ODDSFEED_LOG_LEVEL"},

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/coder/websocket"
 
 	"github.com/oddsfeed/oddsfeed/internal/awsclient"
@@ -145,6 +147,48 @@ func TestStreamEndToEnd(t *testing.T) {
 			}
 			streamCase(t, serve(t, vars), k)
 		})
+	}
+}
+
+// TestStreamEndToEndFanOut runs the live stream on the aws back end reading
+// Kinesis through an enhanced fan-out consumer instead of polling.
+func TestStreamEndToEndFanOut(t *testing.T) {
+	k := newKeys()
+	vars := backends(t, k)["aws"]
+	provisionStream(t, vars)
+	vars["ODDSFEED_KINESIS_CONSUMER"] = "oddsfeed-e2e"
+	base := serve(t, vars)
+	// The broadcast starts at LATEST once the consumer is registered and
+	// subscribed: both shards then report their lag.
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(scrape(t, base, k.admin), `oddsfeed_cdc_lag_milliseconds{consumer="broadcast"`) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the broadcast consumer's two shards never reported their lag")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	streamCase(t, base, k)
+	// It did read through the consumer, registered on the stream.
+	o := awsclient.Options{Region: harness.Region, KinesisEndpoint: env.Kinesis.URL, AccessKeyID: harness.AccessKey, SecretAccessKey: harness.SecretKey}
+	cfg, err := awsclient.Load(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kin := awsclient.Kinesis(cfg, o)
+	sum, err := kin.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(vars["ODDSFEED_STREAM"])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kin.ListStreamConsumers(t.Context(), &kinesis.ListStreamConsumersInput{StreamARN: sum.StreamDescriptionSummary.StreamARN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range cs.Consumers {
+		names = append(names, aws.ToString(c.ConsumerName))
+	}
+	if len(names) != 1 || names[0] != "oddsfeed-e2e" {
+		t.Fatalf("stream consumers %q, want [oddsfeed-e2e]", names)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/cdc"
 )
 
-// shardReader reads one shard for one Stream call.
+// shardReader reads one shard for one Stream call by polling GetRecords.
 type shardReader struct {
 	src   *Source
 	shard string
@@ -58,13 +58,13 @@ func (r *shardReader) run(ctx context.Context, deliver cdc.DeliverFunc, lag func
 				raw[i] = cdc.RawRecord{Position: aws.ToString(rec.SequenceNumber), Data: rec.Data}
 			}
 			b := cdc.DecodeBatch(r.shard, raw, ms)
-			if err := r.deliverBatch(ctx, deliver, b); err != nil {
+			if err := r.src.deliverBatch(ctx, r.log, deliver, b); err != nil {
 				return false, nil // ctx ended
 			}
 			r.last = b.Position
 			delay = o.PollMin
 		case out.NextShardIterator != nil && time.Since(lastEmpty) >= lagReportEvery:
-			if err := r.deliverBatch(ctx, deliver, cdc.Batch{Source: r.shard, MillisBehindLatest: ms}); err != nil {
+			if err := r.src.deliverBatch(ctx, r.log, deliver, cdc.Batch{Source: r.shard, MillisBehindLatest: ms}); err != nil {
 				return false, nil
 			}
 			lastEmpty = time.Now()
@@ -85,9 +85,11 @@ func (r *shardReader) run(ctx context.Context, deliver cdc.DeliverFunc, lag func
 	}
 }
 
+func (r *shardReader) lastPosition() string { return r.last }
+
 // deliverBatch delivers b until deliver accepts it; it fails only when ctx
 // ends.
-func (r *shardReader) deliverBatch(ctx context.Context, deliver cdc.DeliverFunc, b cdc.Batch) error {
+func (s *Source) deliverBatch(ctx context.Context, log *slog.Logger, deliver cdc.DeliverFunc, b cdc.Batch) error {
 	for attempt := 0; ; attempt++ {
 		err := deliver(ctx, b)
 		if err == nil {
@@ -96,9 +98,9 @@ func (r *shardReader) deliverBatch(ctx context.Context, deliver cdc.DeliverFunc,
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		r.log.Warn("kinesis deliver failed; redelivering the same batch", "position", b.Position,
+		log.Warn("kinesis deliver failed; redelivering the same batch", "position", b.Position,
 			"changes", len(b.Changes), "attempt", attempt+1, "err", err)
-		if err := r.src.o.Backoff.Wait(ctx, attempt); err != nil {
+		if err := s.o.Backoff.Wait(ctx, attempt); err != nil {
 			return err
 		}
 	}

@@ -1,8 +1,10 @@
 // Package kinesis is the Kinesis Data Streams adapter of the change data
 // capture port (cdc.ChangeSource): a shard reader on aws-sdk-go-v2 that
-// polls GetRecords on every shard of a stream, decodes the "Kinesis Data
-// Streams for DynamoDB" records with cdc.DecodeBatch, follows resharding
-// (children only after their parents are finished) and reports each shard's
+// reads every shard of a stream, by polling GetRecords (the default) or
+// through enhanced fan-out (SubscribeToShard with a registered stream
+// consumer, Options.Consumer), decodes the "Kinesis Data Streams for
+// DynamoDB" records with cdc.DecodeBatch, follows resharding (children only
+// after their parents are finished) and reports each shard's
 // MillisBehindLatest.
 package kinesis
 
@@ -40,6 +42,23 @@ type Options struct {
 	// LimitExceeded) and transient errors, and redeliveries after a deliver
 	// error.
 	Backoff cdc.Backoff
+	// Consumer, when set, reads with enhanced fan-out instead of polling:
+	// the name of a stream consumer, registered by Stream when it does not
+	// exist yet, whose SubscribeToShard subscriptions push records as they
+	// arrive (PollMin, PollMax and Limit then do not apply). A consumer
+	// allows one subscription per shard at a time, so each Stream call
+	// running at once uses its own: the first Consumer, the next ones
+	// Consumer-2, Consumer-3... Servers reading one stream need distinct
+	// names. Consumers are never deregistered here (AWS bills them per
+	// shard hour): deregister them when going back to polling.
+	Consumer string
+	// Emulator says the endpoint is kinesis-mock, whose fan-out differs
+	// from AWS's in two ways worked around with it: its SubscribeToShard
+	// event stream lacks the "initial-response" event the SDK waits for,
+	// and its events never tell that a closed shard is finished (no
+	// ChildShards, always a continuation), so a reader that has caught up
+	// asks GetRecords. Never set it against AWS.
+	Emulator bool
 	// Logger gets the source's logs (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -58,6 +77,11 @@ type Source struct {
 	mu      sync.Mutex
 	nextRun int
 	lags    map[int]map[string]int64 // Stream call -> shard -> millis behind
+	slots   []bool                   // fan-out consumer slots taken by Stream calls
+
+	// resubscribeAfter, when > 0, ends each fan-out subscription after
+	// that long, as AWS does after 5 minutes (tests).
+	resubscribeAfter time.Duration
 }
 
 var _ cdc.ChangeSource = (*Source)(nil)
@@ -142,11 +166,16 @@ func (s *Source) setLag(run int, shard string, ms int64, done bool) {
 // shards appearing later (children of a reshard) start from TRIM_HORIZON so
 // nothing written to them is skipped.
 //
+// With Options.Consumer each shard is read through a SubscribeToShard
+// subscription from the same starting positions, renewed when it ends after
+// the last event handled (its ContinuationSequenceNumber); the consumer is
+// registered first if needed and Stream waits until it is ACTIVE.
+//
 // Throttling and transient errors are retried after a back-off, an expired
 // iterator is renewed after the last delivered record. Stream returns nil
 // when ctx ends, or an error for a failed start lookup, a failed first
-// listing, or an error that retrying cannot mend (stream deleted, access
-// denied, bad checkpoint).
+// listing or consumer registration, or an error that retrying cannot mend
+// (stream deleted, access denied, bad checkpoint).
 func (s *Source) Stream(ctx context.Context, start func(ctx context.Context, source string) (cdc.Start, error), deliver func(ctx context.Context, b cdc.Batch) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -161,6 +190,18 @@ func (s *Source) Stream(ctx context.Context, start func(ctx context.Context, sou
 		fatal:    make(chan error, 1),
 	}
 	defer s.unregister(r.id)
+	if s.o.Consumer != "" {
+		slot := s.takeSlot()
+		defer s.releaseSlot(slot)
+		arn, err := s.consumer(ctx, consumerName(s.o.Consumer, slot))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("stream kinesis %s: %w", s.o.Stream, err)
+		}
+		r.consumerARN = arn
+	}
 	var wg sync.WaitGroup
 	err := r.discoverLoop(ctx, &wg)
 	cancel()
@@ -175,6 +216,8 @@ type run struct {
 	start   cdc.StartFunc
 	deliver cdc.DeliverFunc
 	initial map[string]bool // shards listed at the first discovery
+	// consumerARN is the fan-out consumer's ARN, "" when polling.
+	consumerARN string
 
 	mu       sync.Mutex
 	started  map[string]bool
@@ -265,16 +308,37 @@ func (r *run) readShard(ctx context.Context, shard string, initial, closed bool)
 		r.finish(shard)
 		return nil
 	}
-	log.Info("kinesis shard reading", "start", st.Kind.String(), "position", st.Position)
-	sr := &shardReader{src: r.src, shard: shard, start: st, log: log}
+	var sr shardStream = &shardReader{src: r.src, shard: shard, start: st, log: log}
+	if r.consumerARN != "" {
+		sr = &subscriber{src: r.src, consumerARN: r.consumerARN, shard: shard, start: st, log: log}
+	}
+	log.Info("kinesis shard reading", "start", st.Kind.String(), "position", st.Position, "fanout", r.consumerARN != "")
 	done, err := sr.run(ctx, r.deliver, func(ms int64) { r.src.setLag(r.id, shard, ms, false) })
 	if err != nil || !done {
 		return err
 	}
-	log.Info("kinesis shard finished", "last", sr.last)
+	log.Info("kinesis shard finished", "last", sr.lastPosition())
 	r.finish(shard)
 	return nil
 }
+
+// shardStream reads one shard for one Stream call: by polling GetRecords
+// (shardReader) or through a fan-out subscription (subscriber). The shard
+// listing and parent-before-child scheduling around it are the same.
+type shardStream interface {
+	// run reads the shard until it is finished (done true: the closed
+	// shard's last record is delivered), ctx ends (nil) or a fatal error,
+	// delivering batches in order and reporting each read's lag.
+	run(ctx context.Context, deliver cdc.DeliverFunc, lag func(int64)) (done bool, err error)
+	// lastPosition is the position of the last delivered record ("" before
+	// one).
+	lastPosition() string
+}
+
+var (
+	_ shardStream = (*shardReader)(nil)
+	_ shardStream = (*subscriber)(nil)
+)
 
 // finish marks shard finished and wakes the discovery loop to start its
 // children.
