@@ -284,11 +284,7 @@ func (r *subscriber) handle(ctx context.Context, e types.SubscribeToShardEvent, 
 	}
 	switch {
 	case len(e.Records) > 0:
-		raw := make([]cdc.RawRecord, len(e.Records))
-		for i, rec := range e.Records {
-			raw[i] = cdc.RawRecord{Position: aws.ToString(rec.SequenceNumber), Data: rec.Data}
-		}
-		b := cdc.DecodeBatch(r.shard, raw, ms)
+		b := decodeRecords(r.shard, e.Records, ms)
 		if err := r.src.deliverBatch(ctx, r.log, deliver, b); err != nil {
 			return false, err
 		}

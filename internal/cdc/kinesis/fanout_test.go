@@ -2,7 +2,6 @@ package kinesis
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/oddsfeed/oddsfeed/internal/cdc"
-	"github.com/oddsfeed/oddsfeed/internal/feed"
 )
 
 // kinesis-mock pushes a SubscribeToShardEvent about once a second, so the
@@ -46,41 +44,6 @@ func consumers(t *testing.T, kin *awskinesis.Client, stream string) map[string]t
 		m[aws.ToString(c.ConsumerName)] = c
 	}
 	return m
-}
-
-// TestFanOutDeliversInOrderPerShard reads a 2-shard stream through
-// fan-out: records written before and while reading arrive exactly once,
-// in order per shard, and the consumer is registered and ACTIVE.
-func TestFanOutDeliversInOrderPerShard(t *testing.T) {
-	t.Parallel()
-	kin := newClient(t)
-	name := newStream(t, kin, 2)
-	puts := putRecords(t, kin, name, odds(t, 4, 0, 24))
-	var c collector
-	stream(t, New(kin, fanout(name)), from(cdc.Start{Kind: cdc.TrimHorizon}), &c)
-	c.waitChanges(t, len(puts))
-	puts = append(puts, putRecords(t, kin, name, odds(t, 4, 24, 8))...)
-	c.waitChanges(t, len(puts))
-	time.Sleep(1100 * time.Millisecond) // an extra event would show now
-	got := c.changes()
-	if want := wantPositions(puts); !reflect.DeepEqual(positions(got), want) {
-		t.Fatalf("positions by shard:\n got %v\nwant %v", positions(got), want)
-	}
-	if len(wantPositions(puts)) != 2 {
-		t.Errorf("records went to %d shards, want 2 (pick other game ids)", len(wantPositions(puts)))
-	}
-	bySeq := map[string]put{}
-	for _, p := range puts {
-		bySeq[p.seq] = p
-	}
-	for _, ch := range got {
-		if p := bySeq[ch.Position]; ch.Kind != feed.ChangeInsert || ch.Key.PK != p.pk || ch.NewOdds == nil {
-			t.Errorf("change at %s: %+v, want INSERT odds of %s", ch.Position, ch, p.pk)
-		}
-	}
-	if cs := consumers(t, kin, name); len(cs) != 1 || cs["efo"].ConsumerStatus != types.ConsumerStatusActive {
-		t.Errorf("stream consumers %v, want efo ACTIVE", cs)
-	}
 }
 
 // TestFanOutResubscribes reads one shard from a checkpoint with a
@@ -127,90 +90,6 @@ func TestFanOutResubscribes(t *testing.T) {
 	}
 }
 
-// TestFanOutStartKinds starts subscriptions of every kind at once (on a
-// stream each), then checks each got exactly what follows its start.
-func TestFanOutStartKinds(t *testing.T) {
-	t.Parallel()
-	kin := newClient(t)
-	type run struct {
-		name string
-		// start is where to start, given the first three records written.
-		start func(old []put, between time.Time) cdc.Start
-		st    cdc.Start
-		want  []put
-		c     collector
-	}
-	runs := []*run{
-		{name: "after checkpoint", start: func(old []put, _ time.Time) cdc.Start { return cdc.After(old[1].seq) }},
-		{name: "latest", start: func([]put, time.Time) cdc.Start { return cdc.Start{Kind: cdc.Latest} }},
-		{name: "at timestamp", start: func(_ []put, at time.Time) cdc.Start { return cdc.Start{Kind: cdc.AtTimestamp, At: at} }},
-		{name: "trim horizon", start: func([]put, time.Time) cdc.Start { return cdc.Start{Kind: cdc.TrimHorizon} }},
-	}
-	// kinesis-mock pushes an event a second: set all up, then wait for all.
-	streams := map[*run]string{}
-	for _, r := range runs {
-		name := newStream(t, kin, 1)
-		streams[r] = name
-		old := putRecords(t, kin, name, odds(t, 2, 0, 3))
-		time.Sleep(50 * time.Millisecond)
-		between := time.Now()
-		time.Sleep(50 * time.Millisecond)
-		r.st = r.start(old, between)
-		switch r.st.Kind {
-		case cdc.AfterPosition:
-			r.want = old[2:]
-		case cdc.TrimHorizon:
-			r.want = old
-		}
-		stream(t, New(kin, fanout(name)), from(r.st), &r.c)
-	}
-	for _, r := range runs {
-		// The subscription is up once it has delivered (an empty batch).
-		eventually(t, 10*time.Second, r.name+" first delivery", func() bool {
-			r.c.mu.Lock()
-			defer r.c.mu.Unlock()
-			return len(r.c.batches) > 0
-		})
-		r.want = append(r.want, putRecords(t, kin, streams[r], odds(t, 2, 3, 3))...)
-	}
-	for _, r := range runs {
-		t.Run(r.name, func(t *testing.T) {
-			// Records before the start would come in the first event,
-			// before the fresh ones.
-			if got := r.c.waitChanges(t, len(r.want)); !reflect.DeepEqual(positions(got), wantPositions(r.want)) {
-				t.Fatalf("start %v: got positions %v, want %v", r.st.Kind, positions(got), wantPositions(r.want))
-			}
-		})
-	}
-}
-
-func TestFanOutMalformedRecordInBad(t *testing.T) {
-	t.Parallel()
-	kin := newClient(t)
-	name := newStream(t, kin, 1)
-	recs := odds(t, 1, 0, 3)
-	recs[1].data = []byte(`{"eventName":"INSERT", not json`)
-	puts := putRecords(t, kin, name, recs)
-	var c collector
-	stream(t, New(kin, fanout(name)), from(cdc.Start{Kind: cdc.TrimHorizon}), &c)
-	c.waitChanges(t, 2)
-	more := putRecords(t, kin, name, odds(t, 1, 3, 1))
-	got := c.waitChanges(t, 3)
-	if want := []string{puts[0].seq, puts[2].seq, more[0].seq}; !slices.Equal(positions(got)[puts[0].shard], want) {
-		t.Fatalf("good positions %v, want %v", positions(got)[puts[0].shard], want)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var bad []cdc.BadRecord
-	for _, b := range c.batches {
-		bad = append(bad, b.Bad...)
-	}
-	if len(bad) != 1 || bad[0].Position != puts[1].seq || string(bad[0].Data) != string(recs[1].data) ||
-		!errors.Is(bad[0].Err, cdc.ErrMalformedRecord) || bad[0].Source != puts[1].shard {
-		t.Fatalf("bad records %+v, want the malformed one at %s", bad, puts[1].seq)
-	}
-}
-
 // TestFanOutReshard reshards 1 -> 2 while the parent is read slowly
 // through fan-out: every record arrives exactly once and the parent's
 // before any child's.
@@ -239,29 +118,13 @@ func TestFanOutReshard(t *testing.T) {
 		}
 	}()
 	eventually(t, 10*time.Second, "some records read", func() bool { return delivered.Load() > 0 })
-	mid := putRecords(t, kin, name, odds(t, 8, 20, 5))
-	if _, err := kin.UpdateShardCount(t.Context(), &awskinesis.UpdateShardCountInput{StreamName: aws.String(name),
-		TargetShardCount: aws.Int32(2), ScalingType: types.ScalingTypeUniformScaling}); err != nil {
-		t.Fatalf("update shard count: %v", err)
-	}
-	waitActive(t, kin, name)
-	after := putRecords(t, kin, name, odds(t, 8, 25, 20))
 	parent := before[0].shard
-	for _, p := range after {
-		if p.shard == parent {
-			t.Fatalf("record written after the reshard went to the parent %s", parent)
-		}
-	}
+	mid, after := reshardMidStream(t, kin, name, parent)
 	all := slices.Concat(before, mid, after)
 	c.waitChanges(t, len(all))
 	time.Sleep(1100 * time.Millisecond)
 	got := c.changes()
-	if !reflect.DeepEqual(positions(got), wantPositions(all)) {
-		t.Fatalf("positions by shard:\n got %v\nwant %v", positions(got), wantPositions(all))
-	}
-	if first := slices.IndexFunc(got, func(c feed.Change) bool { return c.Source != parent }); first != len(before)+len(mid) {
-		t.Fatalf("first child record delivered at %d, want after the parent's %d", first, len(before)+len(mid))
-	}
+	checkParentFirst(t, got, all, parent, len(before)+len(mid))
 	if lag := src.Lag(); len(lag) != 2 || lag[parent] != 0 {
 		t.Errorf("Lag() = %v, want the two children only", lag)
 	}

@@ -53,11 +53,7 @@ func (r *shardReader) run(ctx context.Context, deliver cdc.DeliverFunc, lag func
 		lag(ms)
 		switch {
 		case len(out.Records) > 0:
-			raw := make([]cdc.RawRecord, len(out.Records))
-			for i, rec := range out.Records {
-				raw[i] = cdc.RawRecord{Position: aws.ToString(rec.SequenceNumber), Data: rec.Data}
-			}
-			b := cdc.DecodeBatch(r.shard, raw, ms)
+			b := decodeRecords(r.shard, out.Records, ms)
 			if err := r.src.deliverBatch(ctx, r.log, deliver, b); err != nil {
 				return false, nil // ctx ended
 			}
@@ -209,4 +205,14 @@ func ignoreCanceled(ctx context.Context, err error) error {
 		return nil
 	}
 	return err
+}
+
+// decodeRecords decodes the records a read of shard returned (GetRecords
+// or a fan-out event) into a batch.
+func decodeRecords(shard string, recs []types.Record, millisBehind int64) cdc.Batch {
+	raw := make([]cdc.RawRecord, len(recs))
+	for i, rec := range recs {
+		raw[i] = cdc.RawRecord{Position: aws.ToString(rec.SequenceNumber), Data: rec.Data}
+	}
+	return cdc.DecodeBatch(shard, raw, millisBehind)
 }

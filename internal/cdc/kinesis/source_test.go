@@ -17,16 +17,29 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/feed"
 )
 
+// TestDeliversInOrderPerShard reads a 2-shard stream: records written
+// before and while reading arrive exactly once, in order per shard, in
+// batches whose position is their last record's.
 func TestDeliversInOrderPerShard(t *testing.T) {
+	for _, rd := range readers {
+		t.Run(rd.name, func(t *testing.T) {
+			t.Parallel()
+			testDeliversInOrderPerShard(t, rd.opts)
+		})
+	}
+}
+
+func testDeliversInOrderPerShard(t *testing.T, opts func(stream string) Options) {
 	kin := newClient(t)
 	name := newStream(t, kin, 2)
 	puts := putRecords(t, kin, name, odds(t, 4, 0, 24))
 	var c collector
-	stream(t, New(kin, quick(name)), from(cdc.Start{Kind: cdc.TrimHorizon}), &c)
-	got := c.waitChanges(t, len(puts))
-	if len(got) != len(puts) {
-		t.Fatalf("got %d changes, want %d", len(got), len(puts))
-	}
+	stream(t, New(kin, opts(name)), from(cdc.Start{Kind: cdc.TrimHorizon}), &c)
+	c.waitChanges(t, len(puts))
+	puts = append(puts, putRecords(t, kin, name, odds(t, 4, 24, 8))...)
+	c.waitChanges(t, len(puts))
+	time.Sleep(1100 * time.Millisecond) // an extra delivery would show now (fan-out: an event a second)
+	got := c.changes()
 	if want := wantPositions(puts); !reflect.DeepEqual(positions(got), want) {
 		t.Fatalf("positions by shard:\n got %v\nwant %v", positions(got), want)
 	}
@@ -52,63 +65,96 @@ func TestDeliversInOrderPerShard(t *testing.T) {
 	}
 }
 
+// readers are the two ways a Source reads its shards; the tests that hold
+// for both run on each.
+var readers = []struct {
+	name string
+	opts func(stream string) Options
+}{{"polling", quick}, {"fanout", fanout}}
+
+// TestStartKinds starts reading with every kind of start at once (on a
+// stream each), then checks each got exactly what follows its start.
 func TestStartKinds(t *testing.T) {
+	for _, rd := range readers {
+		t.Run(rd.name, func(t *testing.T) {
+			t.Parallel()
+			testStartKinds(t, rd.opts)
+		})
+	}
+}
+
+func testStartKinds(t *testing.T, opts func(stream string) Options) {
 	kin := newClient(t)
-	tests := []struct {
+	type run struct {
 		name string
 		// start is where to start, given the first three records written.
 		start func(old []put, between time.Time) cdc.Start
-	}{
-		{"after checkpoint", func(old []put, _ time.Time) cdc.Start { return cdc.After(old[1].seq) }},
-		{"latest", func([]put, time.Time) cdc.Start { return cdc.Start{Kind: cdc.Latest} }},
-		{"at timestamp", func(_ []put, at time.Time) cdc.Start { return cdc.Start{Kind: cdc.AtTimestamp, At: at} }},
-		{"trim horizon", func([]put, time.Time) cdc.Start { return cdc.Start{Kind: cdc.TrimHorizon} }},
+		st    cdc.Start
+		want  []put
+		c     collector
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			name := newStream(t, kin, 1)
-			old := putRecords(t, kin, name, odds(t, 2, 0, 3))
-			time.Sleep(50 * time.Millisecond)
-			between := time.Now()
-			time.Sleep(50 * time.Millisecond)
-			st := tt.start(old, between)
-			var c collector
-			src := New(kin, quick(name))
-			stream(t, src, from(st), &c)
-			// Every shard has an iterator once it has delivered (an empty batch).
-			eventually(t, 10*time.Second, "first delivery", func() bool {
-				c.mu.Lock()
-				defer c.mu.Unlock()
-				return len(c.batches) > 0
-			})
-			fresh := putRecords(t, kin, name, odds(t, 2, 3, 3))
-			var want []put
-			switch st.Kind {
-			case cdc.AfterPosition:
-				want = append(old[2:], fresh...)
-			case cdc.TrimHorizon:
-				want = append(old, fresh...)
-			default:
-				want = fresh
-			}
-			got := c.waitChanges(t, len(want))
-			time.Sleep(100 * time.Millisecond) // anything extra would show now
-			got = c.changes()
-			if !reflect.DeepEqual(positions(got), wantPositions(want)) {
-				t.Fatalf("start %v: got positions %v, want %v", st.Kind, positions(got), wantPositions(want))
+	runs := []*run{
+		{name: "after checkpoint", start: func(old []put, _ time.Time) cdc.Start { return cdc.After(old[1].seq) }},
+		{name: "latest", start: func([]put, time.Time) cdc.Start { return cdc.Start{Kind: cdc.Latest} }},
+		{name: "at timestamp", start: func(_ []put, at time.Time) cdc.Start { return cdc.Start{Kind: cdc.AtTimestamp, At: at} }},
+		{name: "trim horizon", start: func([]put, time.Time) cdc.Start { return cdc.Start{Kind: cdc.TrimHorizon} }},
+	}
+	// kinesis-mock pushes a fan-out event a second: set all up, then wait
+	// for all.
+	streams := map[*run]string{}
+	for _, r := range runs {
+		name := newStream(t, kin, 1)
+		streams[r] = name
+		old := putRecords(t, kin, name, odds(t, 2, 0, 3))
+		time.Sleep(50 * time.Millisecond)
+		between := time.Now()
+		time.Sleep(50 * time.Millisecond)
+		r.st = r.start(old, between)
+		switch r.st.Kind {
+		case cdc.AfterPosition:
+			r.want = old[2:]
+		case cdc.TrimHorizon:
+			r.want = old
+		}
+		stream(t, New(kin, opts(name)), from(r.st), &r.c)
+	}
+	for _, r := range runs {
+		// Reading has started once it has delivered (an empty batch).
+		eventually(t, 10*time.Second, r.name+" first delivery", func() bool {
+			r.c.mu.Lock()
+			defer r.c.mu.Unlock()
+			return len(r.c.batches) > 0
+		})
+		r.want = append(r.want, putRecords(t, kin, streams[r], odds(t, 2, 3, 3))...)
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			// Records before the start would come in the first event,
+			// before the fresh ones.
+			if got := r.c.waitChanges(t, len(r.want)); !reflect.DeepEqual(positions(got), wantPositions(r.want)) {
+				t.Fatalf("start %v: got positions %v, want %v", r.st.Kind, positions(got), wantPositions(r.want))
 			}
 		})
 	}
 }
 
 func TestMalformedRecordInBad(t *testing.T) {
+	for _, rd := range readers {
+		t.Run(rd.name, func(t *testing.T) {
+			t.Parallel()
+			testMalformedRecordInBad(t, rd.opts)
+		})
+	}
+}
+
+func testMalformedRecordInBad(t *testing.T, opts func(stream string) Options) {
 	kin := newClient(t)
 	name := newStream(t, kin, 1)
 	recs := odds(t, 1, 0, 3)
 	recs[1].data = []byte(`{"eventName":"INSERT", not json`)
 	puts := putRecords(t, kin, name, recs)
 	var c collector
-	stream(t, New(kin, quick(name)), from(cdc.Start{Kind: cdc.TrimHorizon}), &c)
+	stream(t, New(kin, opts(name)), from(cdc.Start{Kind: cdc.TrimHorizon}), &c)
 	c.waitChanges(t, 2)
 	more := putRecords(t, kin, name, odds(t, 1, 3, 1))
 	got := c.waitChanges(t, 3)
@@ -202,36 +248,51 @@ func TestReshard(t *testing.T) {
 		defer latest.mu.Unlock()
 		return len(latest.batches) > 0
 	})
-	mid := putRecords(t, kin, name, odds(t, 8, 20, 5))
-	if _, err := kin.UpdateShardCount(t.Context(), &awskinesis.UpdateShardCountInput{StreamName: aws.String(name),
-		TargetShardCount: aws.Int32(2), ScalingType: types.ScalingTypeUniformScaling}); err != nil {
-		t.Fatalf("update shard count: %v", err)
-	}
-	waitActive(t, kin, name)
-	after := putRecords(t, kin, name, odds(t, 8, 25, 20))
 	parent := before[0].shard
-	for _, p := range after {
-		if p.shard == parent {
-			t.Fatalf("record written after the reshard went to the parent %s", parent)
-		}
-	}
+	mid, after := reshardMidStream(t, kin, name, parent)
 	all := slices.Concat(before, mid, after)
 	got := slow.waitChanges(t, len(all))
 	gotLatest := latest.waitChanges(t, len(mid)+len(after))
 	time.Sleep(200 * time.Millisecond)
 	got, gotLatest = slow.changes(), latest.changes()
-	if !reflect.DeepEqual(positions(got), wantPositions(all)) {
-		t.Fatalf("positions by shard:\n got %v\nwant %v", positions(got), wantPositions(all))
-	}
-	lastParent := slices.IndexFunc(got, func(c feed.Change) bool { return c.Source != parent })
-	if lastParent != len(before)+len(mid) {
-		t.Fatalf("first child record delivered at %d, want after the parent's %d", lastParent, len(before)+len(mid))
-	}
+	checkParentFirst(t, got, all, parent, len(before)+len(mid))
 	if want := wantPositions(slices.Concat(mid, after)); !reflect.DeepEqual(positions(gotLatest), want) {
 		t.Fatalf("latest consumer positions:\n got %v\nwant %v", positions(gotLatest), want)
 	}
 	if lag := src.Lag(); len(lag) != 2 || lag[parent] != 0 {
 		t.Errorf("Lag() = %v, want the two children only", lag)
+	}
+}
+
+// reshardMidStream writes 5 records to a 1-shard stream, reshards it to 2
+// shards, waits until it is ACTIVE and writes 20 more, which must all go
+// to the children of parent.
+func reshardMidStream(t *testing.T, kin *awskinesis.Client, name, parent string) (mid, after []put) {
+	t.Helper()
+	mid = putRecords(t, kin, name, odds(t, 8, 20, 5))
+	if _, err := kin.UpdateShardCount(t.Context(), &awskinesis.UpdateShardCountInput{StreamName: aws.String(name),
+		TargetShardCount: aws.Int32(2), ScalingType: types.ScalingTypeUniformScaling}); err != nil {
+		t.Fatalf("update shard count: %v", err)
+	}
+	waitActive(t, kin, name)
+	after = putRecords(t, kin, name, odds(t, 8, 25, 20))
+	for _, p := range after {
+		if p.shard == parent {
+			t.Fatalf("record written after the reshard went to the parent %s", parent)
+		}
+	}
+	return mid, after
+}
+
+// checkParentFirst checks that got holds every record of all exactly once,
+// in order per shard, and the parent's nParent records before any child's.
+func checkParentFirst(t *testing.T, got []feed.Change, all []put, parent string, nParent int) {
+	t.Helper()
+	if !reflect.DeepEqual(positions(got), wantPositions(all)) {
+		t.Fatalf("positions by shard:\n got %v\nwant %v", positions(got), wantPositions(all))
+	}
+	if first := slices.IndexFunc(got, func(c feed.Change) bool { return c.Source != parent }); first != nParent {
+		t.Fatalf("first child record delivered at %d, want after the parent's %d", first, nParent)
 	}
 }
 
