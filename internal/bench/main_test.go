@@ -61,7 +61,7 @@ func childServe() int {
 // returns its base URL; the server is stopped with SIGTERM when the
 // benchmark ends. It inherits the environment (GOGC, GODEBUG) except
 // ODDSFEED_* settings; ODDSFEED_BENCH_SERVER_CPUPROFILE=<file> profiles it.
-func startServerProcess(b *testing.B, vars map[string]string) string {
+func startServerProcess(b testing.TB, vars map[string]string) string {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	for _, kv := range os.Environ() {

@@ -23,13 +23,14 @@ import (
 // streamLatency connects clients analysts, each watching one of games games,
 // posts odds at rate odds/s for dur through the simulator, and reports the
 // latency from an odds' observedAt (stamped just before its POST) to its
-// receipt on a WebSocket; it returns that latency's p50 and p99.
+// receipt on a WebSocket; it returns that latency's p50 and p99, and the
+// messages received per second.
 //
 // The server runs in its own process (startServerProcess), as in
 // production, with its own scheduler and heap; the clients are read by one
 // goroutine (see receive), not a thousand that would crowd the server's
 // cores.
-func streamLatency(b *testing.B, url, providerKey, analystKey string, games, clients int, rate float64, dur time.Duration) (p50, p99 time.Duration) {
+func streamLatency(b testing.TB, url, providerKey, analystKey string, games, clients int, rate float64, dur time.Duration) (p50, p99 time.Duration, msgsPerSec float64) {
 	b.Helper()
 	prefix := fmt.Sprintf("lat%d-", time.Now().UnixNano()%1e6)
 	wsURL := strings.Replace(url, "http", "ws", 1) + "/v1/stream"
@@ -79,22 +80,22 @@ func streamLatency(b *testing.B, url, providerKey, analystKey string, games, cli
 	}
 	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
 	p := func(q float64) time.Duration { return lats[int(q*float64(len(lats)-1))] }
-	b.ReportMetric(float64(len(lats))/dur.Seconds(), "msgs/s")
 	b.Logf("%d odds posted (%.0f/s; POST answered p50 %v p99 %v), %d messages to %d clients: POST->WebSocket p50 %v p99 %v max %v",
 		res.Odds, res.OddsPerSecond(), res.Percentile(0.5), res.Percentile(0.99), len(lats), clients, p(0.5), p(0.99), lats[len(lats)-1])
-	return p(0.5), p(0.99)
+	return p(0.5), p(0.99), float64(len(lats)) / dur.Seconds()
 }
 
 // streamRounds runs b.N rounds of streamLatency against one server and
 // reports the medians of the rounds' p50 and p99: with -benchtime 5x, one
 // command gives a figure that a noisy neighbour on the shared machine
 // cannot make by spoiling a single round.
-func streamRounds(b *testing.B, round func() (p50, p99 time.Duration)) {
+func streamRounds(b *testing.B, round func() (p50, p99 time.Duration, msgsPerSec float64)) {
 	b.Helper()
 	var p50s, p99s []time.Duration
 	for i := 0; i < b.N; i++ {
 		stolen := stolenCPU()
-		p50, p99 := round()
+		p50, p99, rate := round()
+		b.ReportMetric(rate, "msgs/s")
 		b.Logf("round %d: p99 %v; CPU time stolen by other guests of the host: %v", i+1, p99, stolenCPU()-stolen)
 		p50s, p99s = append(p50s, p50), append(p99s, p99)
 	}
@@ -127,7 +128,7 @@ func BenchmarkStreamLatency(b *testing.B) {
 				"ODDSFEED_ADDR": "127.0.0.1:0", "ODDSFEED_DATA_DIR": b.TempDir(), "ODDSFEED_LOG_LEVEL": "error",
 				"ODDSFEED_API_KEYS": "p:provider:" + ph + ",a:analyst:" + ah,
 			})
-			streamRounds(b, func() (time.Duration, time.Duration) {
+			streamRounds(b, func() (time.Duration, time.Duration, float64) {
 				return streamLatency(b, url, pk, ak, 100, clients, 5000, 10*time.Second)
 			})
 		})
@@ -158,7 +159,7 @@ func BenchmarkStreamLatency(b *testing.B) {
 			"AWS_REGION": harness.Region, "AWS_ACCESS_KEY_ID": harness.AccessKey, "AWS_SECRET_ACCESS_KEY": harness.SecretKey,
 			"ODDSFEED_API_KEYS": "p:provider:" + ph + ",a:analyst:" + ah, "ODDSFEED_LOG_LEVEL": "error", "ODDSFEED_DATA_DIR": b.TempDir(),
 		})
-		streamRounds(b, func() (time.Duration, time.Duration) {
+		streamRounds(b, func() (time.Duration, time.Duration, float64) {
 			return streamLatency(b, url, pk, ak, 10, 100, 200, 10*time.Second)
 		})
 	})
@@ -180,4 +181,21 @@ func stolenCPU() time.Duration {
 	}
 	n, _ := strconv.Atoi(f[8])
 	return time.Duration(n) * 10 * time.Millisecond
+}
+
+// TestStreamLatencySmoke runs the stream benchmark's machinery (server
+// process, raw clients, epoll receiver, simulator) briefly at a low rate,
+// so that the benchmark cannot rot unnoticed between `make bench` runs.
+func TestStreamLatencySmoke(t *testing.T) {
+	pk, ph := auth.NewKey()
+	ak, ah := auth.NewKey()
+	url := startServerProcess(t, map[string]string{
+		"ODDSFEED_ADDR": "127.0.0.1:0", "ODDSFEED_DATA_DIR": t.TempDir(), "ODDSFEED_LOG_LEVEL": "error",
+		"ODDSFEED_API_KEYS": "p:provider:" + ph + ",a:analyst:" + ah,
+	})
+	p50, p99, rate := streamLatency(t, url, pk, ak, 5, 20, 500, 2*time.Second)
+	// 500 odds/s over 5 games, 4 clients a game: about 2,000 messages/s.
+	if rate < 1000 || p50 <= 0 || p99 < p50 {
+		t.Fatalf("p50 %v, p99 %v, %.0f messages/s: want about 2,000 messages/s", p50, p99, rate)
+	}
 }
