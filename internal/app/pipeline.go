@@ -33,11 +33,14 @@ type pipeline struct {
 	wg     sync.WaitGroup
 }
 
+// broadcastName is the broadcast consumer's name.
+const broadcastName = "broadcast"
+
 // broadcastConsumer feeds the WebSocket hub: it keeps no checkpoint (live
 // clients want what happens from now on) and pushes every admitted change.
 func broadcastConsumer(hub *broadcast.Hub) cdc.Consumer {
 	return cdc.FuncConsumer{
-		ConsumerName: "broadcast",
+		ConsumerName: broadcastName,
 		ApplyFunc: func(_ context.Context, b cdc.Batch) error {
 			for _, c := range b.Changes {
 				hub.Publish(c)
@@ -86,6 +89,17 @@ func newPipeline(ctx context.Context, s *Server) (*pipeline, error) {
 		p.jobs = append(p.jobs, jobs...)
 	}
 	p.tailer = cdc.NewTailer(p.src, cdc.TailerOptions{Logger: p.log})
+	if reachable := p.streamCheck; reachable != nil {
+		// Ready once the broadcast consumer reads the stream too: it starts
+		// at LATEST, so a client let in before would miss the changes
+		// between its snapshot and that first read.
+		p.streamCheck = func(ctx context.Context) error {
+			if err := reachable(ctx); err != nil {
+				return err
+			}
+			return p.tailer.Reading(broadcastName)
+		}
+	}
 	consumers := []cdc.Consumer{broadcastConsumer(p.hub)}
 	p.tailer.Add(consumers[0], cdc.ConsumerOptions{Guard: cdc.NewGuard(cdc.GuardOptions{})})
 	if s.cfg.DatabaseURL != "" {

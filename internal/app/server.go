@@ -15,6 +15,7 @@ import (
 
 	"github.com/oddsfeed/oddsfeed/internal/auth"
 	"github.com/oddsfeed/oddsfeed/internal/awsclient"
+	"github.com/oddsfeed/oddsfeed/internal/cdc"
 	"github.com/oddsfeed/oddsfeed/internal/dashboard"
 	"github.com/oddsfeed/oddsfeed/internal/feedread"
 	"github.com/oddsfeed/oddsfeed/internal/httpx"
@@ -252,7 +253,9 @@ func (s *Server) replayDeadLetters(w http.ResponseWriter, r *http.Request) {
 }
 
 // readyz answers 200 when the store, the change stream and (when
-// configured) Postgres are reachable, else 503 naming the ones that are not.
+// configured) Postgres are reachable and the broadcast reads the stream,
+// else 503 naming the ones that are not ("unreachable", or "starting" for
+// a stream not read yet).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
@@ -273,6 +276,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		out[name] = "ok"
 		if err != nil {
 			status, out[name] = http.StatusServiceUnavailable, "unreachable"
+			if errors.Is(err, cdc.ErrNotReading) {
+				out[name] = "starting"
+			}
 			s.log.Warn("not ready", "check", name, "err", err)
 		}
 	}

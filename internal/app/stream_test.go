@@ -159,13 +159,27 @@ func TestStreamEndToEndFanOut(t *testing.T) {
 	vars["ODDSFEED_KINESIS_CONSUMER"] = "oddsfeed-e2e"
 	base := serve(t, vars)
 	// The broadcast starts at LATEST once the consumer is registered and
-	// subscribed: both shards then report their lag.
+	// subscribed: /readyz says "starting" until then, and both shards
+	// report their lag once it is ready.
 	deadline := time.Now().Add(20 * time.Second)
-	for strings.Count(scrape(t, base, k.admin), `oddsfeed_cdc_lag_milliseconds{consumer="broadcast"`) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the broadcast consumer's two shards never reported their lag")
+	for starting := false; ; starting = true {
+		var ready map[string]string
+		status := client{t, base, ""}.do("GET", "/readyz", nil, &ready)
+		if status == 200 {
+			// kinesis-mock registers a consumer in about 0.5s and sends a
+			// subscription's first event about a second later.
+			if !starting {
+				t.Fatal("ready at once: /readyz does not wait for the broadcast's first read")
+			}
+			break
 		}
-		time.Sleep(50 * time.Millisecond)
+		if status != 503 || ready["stream"] != "starting" || time.Now().After(deadline) {
+			t.Fatalf("readyz %d %v, want 503 with the stream starting, then 200", status, ready)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := strings.Count(scrape(t, base, k.admin), `oddsfeed_cdc_lag_milliseconds{consumer="broadcast"`); n < 1 {
+		t.Fatal("ready, but the broadcast consumer reported no shard's lag")
 	}
 	streamCase(t, base, k)
 	// It did read through the consumer, registered on the stream.

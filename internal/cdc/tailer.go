@@ -266,6 +266,27 @@ func (tc *tailed) setError(err error) {
 	tc.stats.LastError = err.Error()
 }
 
+// ErrNotReading says a consumer has not read the change stream yet.
+var ErrNotReading = errors.New("not reading the change stream yet")
+
+// Reading returns nil once the consumer name has had a batch delivered
+// (an empty one counts: a Kinesis reader delivers one when its first read
+// finds nothing), else ErrNotReading.
+func (t *Tailer) Reading(name string) error {
+	for _, st := range t.Stats() {
+		if st.Name != name {
+			continue
+		}
+		for _, src := range st.Sources {
+			if !src.Updated.IsZero() {
+				return nil
+			}
+		}
+		return fmt.Errorf("cdc consumer %s: %w", name, ErrNotReading)
+	}
+	return fmt.Errorf("no cdc consumer %s", name)
+}
+
 // Stats returns a copy of every consumer's figures, in the order added.
 func (t *Tailer) Stats() []ConsumerStats {
 	t.mu.Lock()

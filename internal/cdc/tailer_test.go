@@ -168,3 +168,28 @@ func TestTailerDeliversBatchWithBadRecords(t *testing.T) {
 		t.Fatalf("stats = %+v", st)
 	}
 }
+
+// TestTailerReading: a consumer is Reading once a batch was delivered to
+// it, not before.
+func TestTailerReading(t *testing.T) {
+	s := openStore(t)
+	c := &collector{name: "broadcast", start: Start{Kind: Latest}}
+	tl := NewTailer(NewLogSource(s, LogOptions{Logger: quietLogger(), Backoff: fastBackoff}), TailerOptions{Logger: quietLogger(), Backoff: fastBackoff})
+	tl.Add(c, ConsumerOptions{})
+	if err := tl.Reading("broadcast"); err == nil {
+		t.Fatal("Reading before Run = nil")
+	}
+	if err := tl.Reading("nobody"); err == nil {
+		t.Fatal("Reading of an unknown consumer = nil")
+	}
+	runTailer(t, tl)
+	time.Sleep(50 * time.Millisecond)
+	if err := tl.Reading("broadcast"); !errors.Is(err, ErrNotReading) {
+		t.Fatalf("Reading before any delivery = %v, want ErrNotReading", err)
+	}
+	putGames(t, s, "g", 1)
+	waitFor(t, "the change", func() bool { return len(c.changes()) == 1 })
+	if err := tl.Reading("broadcast"); err != nil {
+		t.Fatalf("Reading after a delivery: %v", err)
+	}
+}
