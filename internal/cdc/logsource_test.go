@@ -161,6 +161,9 @@ func TestLogSourceStarts(t *testing.T) {
 func TestLogSourceRedeliversAndRejectsBadStart(t *testing.T) {
 	s := openStore(t)
 	putGames(t, s, "g", 4)
+	// The lag is whole milliseconds since the batch's last change: let one
+	// pass, or a quick first read reports 0.
+	time.Sleep(5 * time.Millisecond)
 	src := NewLogSource(s, LogOptions{BatchSize: 3, Logger: quietLogger(), Backoff: fastBackoff})
 
 	t.Run("redelivery", func(t *testing.T) {
