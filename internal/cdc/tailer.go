@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/oddsfeed/oddsfeed/internal/feed"
 	"log/slog"
 	"maps"
 	"sync"
@@ -197,14 +198,23 @@ func (t *Tailer) deliverTo(tc *tailed, log *slog.Logger) DeliverFunc {
 	return func(ctx context.Context, b Batch) error {
 		filtered := int64(0)
 		if tc.guard != nil && len(b.Changes) > 0 {
-			kept := b.Changes[:0:0]
-			for _, c := range b.Changes {
-				if tc.guard.Admit(c) {
+			// Copy only from the first change the guard drops: usually it
+			// admits them all, and a batch is delivered as it came.
+			var kept []feed.Change
+			for i, c := range b.Changes {
+				switch {
+				case !tc.guard.Admit(c):
+					if kept == nil {
+						kept = append(make([]feed.Change, 0, len(b.Changes)-1), b.Changes[:i]...)
+					}
+				case kept != nil:
 					kept = append(kept, c)
 				}
 			}
-			filtered = int64(len(b.Changes) - len(kept))
-			b.Changes = kept
+			if kept != nil {
+				filtered = int64(len(b.Changes) - len(kept))
+				b.Changes = kept
+			}
 		}
 		if len(b.Changes) == 0 && len(b.Bad) == 0 {
 			tc.applied(b, filtered)
