@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/oddsfeed/oddsfeed/internal/app"
 )
 
 // startChild runs `oddsfeed serve` in a child process (this test binary,
@@ -37,7 +39,7 @@ func startChildEnv(t *testing.T, vars map[string]string) (string, *exec.Cmd) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	url, err := waitListening(out)
+	url, err := app.ListeningURL(out)
 	if err != nil {
 		t.Fatalf("child server did not start: %v", err)
 	}

@@ -1,14 +1,11 @@
 package app_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,11 +59,10 @@ func serve(t *testing.T, vars map[string]string) string {
 			t.Error("server did not shut down within 20s")
 		}
 	})
-	url, err := waitListening(pr)
+	url, err := app.ListeningURL(pr)
 	if err != nil {
 		t.Fatalf("server did not start: %v (%v)", err, drain(done))
 	}
-	go io.Copy(io.Discard, pr)
 	return url
 }
 
@@ -95,18 +91,4 @@ func drain(done chan error) error {
 	case <-time.After(100 * time.Millisecond):
 		return nil
 	}
-}
-
-// waitListening reads lines until the listening line and returns its URL.
-func waitListening(r io.Reader) (string, error) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		if url, ok := strings.CutPrefix(sc.Text(), app.ListeningPrefix); ok {
-			return url, nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return "", err
-	}
-	return "", errors.New("output ended before the listening line")
 }

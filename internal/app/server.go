@@ -1,13 +1,16 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -30,6 +33,23 @@ import (
 // ListeningPrefix starts the line serve prints once it accepts connections,
 // followed by the base URL. Tests and scripts wait for it.
 const ListeningPrefix = "oddsfeed listening on "
+
+// ListeningURL reads serve's output r up to its listening line and returns
+// the URL on it; it then reads and discards the rest of r in the
+// background, so that a child process never blocks on a full pipe.
+func ListeningURL(r io.Reader) (string, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if url, ok := strings.CutPrefix(sc.Text(), ListeningPrefix); ok {
+			go func() { _, _ = io.Copy(io.Discard, r) }()
+			return url, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	return "", errors.New("output ended before the listening line")
+}
 
 func runServe(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "serve", "Run the HTTP server: provider ingest, analyst reads and the live stream.\nStops gracefully on SIGINT/SIGTERM.", true)

@@ -1,11 +1,8 @@
 package bench
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -92,25 +89,9 @@ func startServerProcess(b testing.TB, vars map[string]string) string {
 			<-done
 		}
 	})
-	url, err := waitListening(out)
+	url, err := app.ListeningURL(out)
 	if err != nil {
 		b.Fatalf("server process did not start: %v", err)
 	}
 	return url
-}
-
-// waitListening reads the server's output up to its listening line, then
-// drains the rest in the background.
-func waitListening(r io.Reader) (string, error) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		if url, ok := strings.CutPrefix(sc.Text(), app.ListeningPrefix); ok {
-			go func() { _, _ = io.Copy(io.Discard, r) }()
-			return url, nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return "", err
-	}
-	return "", errors.New("output ended before the listening line")
 }
