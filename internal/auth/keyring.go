@@ -70,28 +70,36 @@ func NewKeyring() *Keyring {
 // echo its content, so a secret pasted by mistake does not reach a log.
 func ParseKeyring(spec string) (*Keyring, error) {
 	k := NewKeyring()
-	pos := 0
+	for i, e := range SpecEntries(spec) {
+		pos := i + 1
+		p, sum, err := parseEntry(e)
+		if err != nil {
+			return nil, fmt.Errorf("parse keyring: entry %d: %s", pos, err)
+		}
+		if _, dup := k.byHash[sum]; dup {
+			return nil, fmt.Errorf("parse keyring: entry %d: the same key hash is listed twice", pos)
+		}
+		k.byHash[sum] = entry{p: p, sum: sum}
+	}
+	return k, nil
+}
+
+// SpecEntries splits a credential spec into its entries: separated by
+// commas or newlines, trimmed, without blank entries and lines starting
+// with '#'.
+func SpecEntries(spec string) []string {
+	var out []string
 	for _, line := range strings.Split(spec, "\n") {
 		if strings.HasPrefix(strings.TrimSpace(line), "#") {
 			continue
 		}
 		for _, e := range strings.Split(line, ",") {
-			e = strings.TrimSpace(e)
-			if e == "" {
-				continue
+			if e = strings.TrimSpace(e); e != "" {
+				out = append(out, e)
 			}
-			pos++
-			p, sum, err := parseEntry(e)
-			if err != nil {
-				return nil, fmt.Errorf("parse keyring: entry %d: %s", pos, err)
-			}
-			if _, dup := k.byHash[sum]; dup {
-				return nil, fmt.Errorf("parse keyring: entry %d: the same key hash is listed twice", pos)
-			}
-			k.byHash[sum] = entry{p: p, sum: sum}
 		}
 	}
-	return k, nil
+	return out
 }
 
 // parseEntry parses one "principal:role:sha256hex" entry. Its error texts

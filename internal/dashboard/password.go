@@ -98,26 +98,15 @@ func checkPassword(hash, pw string) bool {
 // dashboard). Errors name the entry by position, never by content.
 func ParseUsers(spec string) (map[string]UserEntry, error) {
 	users := make(map[string]UserEntry)
-	pos := 0
-	for _, line := range strings.Split(spec, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "#") {
-			continue
+	for i, e := range auth.SpecEntries(spec) {
+		u, err := parseUser(e)
+		if err != nil {
+			return nil, fmt.Errorf("parse dashboard users: entry %d: %w", i+1, err)
 		}
-		for _, e := range strings.Split(line, ",") {
-			e = strings.TrimSpace(e)
-			if e == "" {
-				continue
-			}
-			pos++
-			u, err := parseUser(e)
-			if err != nil {
-				return nil, fmt.Errorf("parse dashboard users: entry %d: %w", pos, err)
-			}
-			if _, dup := users[u.Principal.Name]; dup {
-				return nil, fmt.Errorf("parse dashboard users: entry %d: the username is listed twice", pos)
-			}
-			users[u.Principal.Name] = u
+		if _, dup := users[u.Principal.Name]; dup {
+			return nil, fmt.Errorf("parse dashboard users: entry %d: the username is listed twice", i+1)
 		}
+		users[u.Principal.Name] = u
 	}
 	return users, nil
 }

@@ -20,14 +20,7 @@ import (
 // TestDeliversInOrderPerShard reads a 2-shard stream: records written
 // before and while reading arrive exactly once, in order per shard, in
 // batches whose position is their last record's.
-func TestDeliversInOrderPerShard(t *testing.T) {
-	for _, rd := range readers {
-		t.Run(rd.name, func(t *testing.T) {
-			t.Parallel()
-			testDeliversInOrderPerShard(t, rd.opts)
-		})
-	}
-}
+func TestDeliversInOrderPerShard(t *testing.T) { onEachReader(t, testDeliversInOrderPerShard) }
 
 func testDeliversInOrderPerShard(t *testing.T, opts func(stream string) Options) {
 	kin := newClient(t)
@@ -65,23 +58,23 @@ func testDeliversInOrderPerShard(t *testing.T, opts func(stream string) Options)
 	}
 }
 
-// readers are the two ways a Source reads its shards; the tests that hold
-// for both run on each.
-var readers = []struct {
-	name string
-	opts func(stream string) Options
-}{{"polling", quick}, {"fanout", fanout}}
-
-// TestStartKinds starts reading with every kind of start at once (on a
-// stream each), then checks each got exactly what follows its start.
-func TestStartKinds(t *testing.T) {
-	for _, rd := range readers {
+// onEachReader runs test, in parallel, with Options reading by polling
+// and through enhanced fan-out: the two ways a Source reads its shards.
+func onEachReader(t *testing.T, test func(t *testing.T, opts func(stream string) Options)) {
+	for _, rd := range []struct {
+		name string
+		opts func(stream string) Options
+	}{{"polling", quick}, {"fanout", fanout}} {
 		t.Run(rd.name, func(t *testing.T) {
 			t.Parallel()
-			testStartKinds(t, rd.opts)
+			test(t, rd.opts)
 		})
 	}
 }
+
+// TestStartKinds starts reading with every kind of start at once (on a
+// stream each), then checks each got exactly what follows its start.
+func TestStartKinds(t *testing.T) { onEachReader(t, testStartKinds) }
 
 func testStartKinds(t *testing.T, opts func(stream string) Options) {
 	kin := newClient(t)
@@ -138,14 +131,7 @@ func testStartKinds(t *testing.T, opts func(stream string) Options) {
 	}
 }
 
-func TestMalformedRecordInBad(t *testing.T) {
-	for _, rd := range readers {
-		t.Run(rd.name, func(t *testing.T) {
-			t.Parallel()
-			testMalformedRecordInBad(t, rd.opts)
-		})
-	}
-}
+func TestMalformedRecordInBad(t *testing.T) { onEachReader(t, testMalformedRecordInBad) }
 
 func testMalformedRecordInBad(t *testing.T, opts func(stream string) Options) {
 	kin := newClient(t)
