@@ -5,22 +5,29 @@
 // ("Kinesis Data Streams for DynamoDB"). No emulator does, so for tests and
 // local runs the Bridge tails the table's DynamoDB Stream on DynamoDB Local
 // and writes each change to the Kinesis stream (kinesis-mock) in the exact
-// record shape AWS uses (cdc.EncodeRecord), partition key = the item's PK.
+// record shape AWS uses (cdc.EncodeRecord), partition key = the item's PK
+// (Options.PartitionBy "pk", the default) or, as AWS does, the item's whole
+// primary key (PartitionBy "item": a game's odds then spread over every
+// shard).
 //
 // It also does what AWS does and the emulators do not, so the consumer's
 // handling of each can be tested: it stamps ApproximateCreationDateTime with
 // microsecond precision (DynamoDB Local rounds to the minute), turns
 // DynamoDB Local's TTL deletes into REMOVEs with the TTL service's identity,
 // and on request writes duplicates, reorders records across partition keys,
-// reshards the stream mid-flight and injects TTL REMOVEs.
+// writes malformed records, reshards the stream mid-flight and injects TTL
+// REMOVEs.
 package devbridge
 
 import (
 	"cmp"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -44,6 +51,13 @@ type Options struct {
 	// Latest starts the shards open at start at LATEST (only changes made
 	// from now on); the default is TRIM_HORIZON (every change still kept).
 	Latest bool
+	// PartitionBy chooses the Kinesis partition key of a record:
+	// PartitionByPK ("" or "pk", the default) uses the item's PK, so a
+	// game and all its odds share one shard, in write order;
+	// PartitionByItem ("item") uses the item's whole primary key (PK and
+	// SK), as "Kinesis Data Streams for DynamoDB" does: each odds item
+	// lands on any shard, and only the changes of one item keep their order.
+	PartitionBy string
 
 	// Fault injection, for tests.
 
@@ -51,9 +65,15 @@ type Options struct {
 	// the original among its key's records (0: never).
 	DuplicateEvery int
 	// ReorderWindow shuffles records across partition keys within windows
-	// of N records of one relay; two records of the same PK are never
-	// swapped, as AWS keeps per-key order (0 or 1: off).
+	// of N records of one relay; two records of the same partition key are
+	// never swapped, as AWS keeps per-key order (0 or 1: off). With
+	// PartitionBy "item" the odds of one game are reordered among
+	// themselves; two changes of one item never are.
 	ReorderWindow int
+	// MalformedEvery writes a record no consumer can decode (not JSON,
+	// truncated JSON, JSON of the wrong shape, in turn) after every Nth
+	// record, under a partition key of its own (0: never).
+	MalformedEvery int
 
 	// Logger gets the bridge's logs (default slog.Default()).
 	Logger *slog.Logger
@@ -72,7 +92,15 @@ type Stats struct {
 	Injected int64
 	// Skipped counts stream records that could not be relayed.
 	Skipped int64
+	// Malformed counts the undecodable records written (MalformedEvery).
+	Malformed int64
 }
+
+// The values of Options.PartitionBy.
+const (
+	PartitionByPK   = "pk"
+	PartitionByItem = "item"
+)
 
 // Bridge relays a table's DynamoDB Stream to a Kinesis stream. Run it once;
 // Reshard, InjectTTLRemove and Stats may be called while it runs.
@@ -88,6 +116,7 @@ type Bridge struct {
 	mu      sync.Mutex
 	stats   Stats
 	counted int64     // records seen, for DuplicateEvery
+	seen    int64     // records seen, for MalformedEvery
 	lastAt  time.Time // last creation time stamped
 }
 
@@ -99,6 +128,12 @@ func New(ddbStreams *dynamodbstreams.Client, ddb *dynamodb.Client, kin *kinesis.
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.PartitionBy == "" {
+		o.PartitionBy = PartitionByPK
+	}
+	if o.PartitionBy != PartitionByPK && o.PartitionBy != PartitionByItem {
+		panic(fmt.Sprintf("devbridge: PartitionBy %q is neither %q nor %q", o.PartitionBy, PartitionByPK, PartitionByItem))
 	}
 	return &Bridge{
 		streams: ddbStreams, ddb: ddb, kin: kin, o: o,
@@ -165,11 +200,10 @@ func (b *Bridge) InjectTTLRemove(ctx context.Context, item feed.Item) error {
 	if err != nil {
 		return fmt.Errorf("inject ttl remove: %w", err)
 	}
-	pk := item.Key().PK
-	if pk == "" {
+	if item.Key().PK == "" {
 		return errors.New("inject ttl remove: item has no PK")
 	}
-	if err := b.put(ctx, []record{{pk: pk, data: data}}); err != nil {
+	if err := b.put(ctx, []record{{pk: b.partitionKey(item.Key()), data: data}}); err != nil {
 		return fmt.Errorf("inject ttl remove: %w", err)
 	}
 	b.mu.Lock()
@@ -180,8 +214,25 @@ func (b *Bridge) InjectTTLRemove(ctx context.Context, item feed.Item) error {
 
 // record is one Kinesis record to write.
 type record struct {
-	pk   string
+	pk   string // the partition key
 	data []byte
+}
+
+// maxPartitionKey is the longest partition key Kinesis accepts.
+const maxPartitionKey = 256
+
+// partitionKey is the Kinesis partition key of a change of the item k
+// (Options.PartitionBy).
+func (b *Bridge) partitionKey(k feed.Key) string {
+	if b.o.PartitionBy != PartitionByItem {
+		return k.PK
+	}
+	pk := k.PK + "|" + k.SK
+	if len(pk) > maxPartitionKey {
+		sum := md5.Sum([]byte(k.PK + "\x00" + k.SK))
+		pk = hex.EncodeToString(sum[:])
+	}
+	return pk
 }
 
 // maxPutRecords is the most records of one PutRecords call.
@@ -193,6 +244,10 @@ func (b *Bridge) relay(ctx context.Context, recs []record) error {
 	if b.o.DuplicateEvery > 0 {
 		recs = b.duplicate(recs)
 	}
+	malformed := 0
+	if b.o.MalformedEvery > 0 {
+		recs, malformed = b.malform(recs)
+	}
 	if b.o.ReorderWindow > 1 {
 		recs = reorder(recs, b.o.ReorderWindow)
 	}
@@ -201,9 +256,48 @@ func (b *Bridge) relay(ctx context.Context, recs []record) error {
 	}
 	b.mu.Lock()
 	b.stats.Relayed += int64(n)
-	b.stats.Duplicates += int64(len(recs) - n)
+	b.stats.Duplicates += int64(len(recs) - n - malformed)
+	b.stats.Malformed += int64(malformed)
 	b.mu.Unlock()
 	return nil
+}
+
+// malform writes an undecodable record after every MalformedEvery-th
+// record (copies included) and returns how many it added.
+func (b *Bridge) malform(recs []record) ([]record, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]record, 0, len(recs)+len(recs)/b.o.MalformedEvery+1)
+	added := 0
+	for _, r := range recs {
+		out = append(out, r)
+		b.seen++
+		if b.seen%int64(b.o.MalformedEvery) == 0 {
+			n := b.stats.Malformed + int64(added)
+			out = append(out, record{pk: fmt.Sprintf("malformed-%d", n), data: garbage(n)})
+			added++
+		}
+	}
+	return out, added
+}
+
+// garbage is the nth undecodable record: in turn bytes that are not JSON,
+// truncated JSON, a JSON array, and a record of the right envelope whose
+// dynamodb section has no sort key.
+func garbage(n int64) []byte {
+	switch n % 4 {
+	case 0:
+		return []byte("\x00\xffnot json: malformed record " + strconv.FormatInt(n, 10))
+	case 1:
+		return []byte(`{"eventID":"malformed-` + strconv.FormatInt(n, 10) + `","eventName":"INSERT","dynamodb":{"Keys":`)
+	case 2:
+		return []byte(`["malformed",` + strconv.FormatInt(n, 10) + `]`)
+	default:
+		return []byte(`{"awsRegion":"us-east-1","eventID":"malformed-` + strconv.FormatInt(n, 10) +
+			`","eventName":"INSERT","eventSource":"aws:dynamodb","recordFormat":"application/json","tableName":"malformed",` +
+			`"dynamodb":{"ApproximateCreationDateTime":` + strconv.FormatInt(time.Now().UnixMilli(), 10) +
+			`,"Keys":{"PK":{"S":"GAME#malformed"}},"NewImage":{"PK":{"S":"GAME#malformed"}},"SizeBytes":10}}`)
+	}
 }
 
 // duplicate writes every DuplicateEvery-th record twice in a row.

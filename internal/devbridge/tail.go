@@ -36,7 +36,8 @@ type shard struct {
 // cannot be found. Read and write failures are logged and retried.
 func (b *Bridge) Run(ctx context.Context) error {
 	b.log.Warn("devbridge starting: DEVELOPMENT AND TEST TOOLING ONLY, relaying the table's DynamoDB stream to Kinesis; never use against real AWS",
-		"latest", b.o.Latest, "duplicateEvery", b.o.DuplicateEvery, "reorderWindow", b.o.ReorderWindow)
+		"latest", b.o.Latest, "partitionBy", b.o.PartitionBy, "duplicateEvery", b.o.DuplicateEvery,
+		"reorderWindow", b.o.ReorderWindow, "malformedEvery", b.o.MalformedEvery)
 	t, err := b.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(b.o.Table)})
 	if err != nil {
 		return fmt.Errorf("devbridge: describe table %s: %w", b.o.Table, err)
@@ -234,7 +235,7 @@ func (b *Bridge) convert(r dstypes.Record) (record, error) {
 	if err != nil {
 		return record{}, err
 	}
-	return record{pk: in.Keys.PK, data: data}, nil
+	return record{pk: b.partitionKey(in.Keys), data: data}, nil
 }
 
 // item converts a stream image to a feed item (S and N attributes; the
@@ -256,7 +257,8 @@ func item(m map[string]dstypes.AttributeValue) feed.Item {
 }
 
 // reorder shuffles recs within windows of n: each window becomes a random
-// interleaving of its per-PK runs, so records of one PK keep their order.
+// interleaving of its per-partition-key runs, so records of one partition
+// key keep their order.
 func reorder(recs []record, n int) []record {
 	out := make([]record, 0, len(recs))
 	for w := range slices.Chunk(recs, n) {
