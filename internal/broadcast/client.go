@@ -172,26 +172,35 @@ func (c *client) signal() {
 }
 
 // conflateLocked keeps, of the queued unpinned odds messages, only the
-// newest per game; other messages keep their order.
+// newest per game and provider (by observation time, then version: a late
+// odds queued after a newer one goes first); other messages keep their
+// order.
 func (c *client) conflateLocked() {
-	seen := make(map[string]struct{}, 16)
-	keep := len(c.q)
-	for i := len(c.q) - 1; i >= c.head; i-- {
+	type gp struct{ game, provider string }
+	best := make(map[gp]int, 16)
+	for i := c.head; i < len(c.q); i++ {
 		e := c.q[i]
-		if !e.pinned && e.m.odds {
-			if _, dup := seen[e.m.gameID]; dup {
-				c.bytes -= len(e.m.data)
-				c.hub.stats.conflated.Add(1)
-				continue
-			}
-			seen[e.m.gameID] = struct{}{}
+		if e.pinned || e.m.od == nil {
+			continue
 		}
-		keep--
-		c.q[keep] = e
+		k := gp{e.m.gameID, e.m.od.Provider}
+		if j, ok := best[k]; !ok || !c.q[j].m.od.Newer(*e.m.od) {
+			best[k] = i
+		}
 	}
-	n := copy(c.q[c.head:], c.q[keep:])
-	clear(c.q[c.head+n:])
-	c.q = c.q[:c.head+n]
+	keep := c.head
+	for i := c.head; i < len(c.q); i++ {
+		e := c.q[i]
+		if !e.pinned && e.m.od != nil && best[gp{e.m.gameID, e.m.od.Provider}] != i {
+			c.bytes -= len(e.m.data)
+			c.hub.stats.conflated.Add(1)
+			continue
+		}
+		c.q[keep] = e
+		keep++
+	}
+	clear(c.q[keep:])
+	c.q = c.q[:keep]
 }
 
 // closeSlowLocked drops the queue and closes the client with

@@ -12,10 +12,15 @@ type gameState struct {
 	seq    uint64
 	game   *feed.Game // nil until a game change is seen
 	sport  string
-	latest map[string]feed.Odds // provider -> newest by ObservedAt
+	latest map[string]feed.Odds // provider -> newest (feed.Odds.Newer)
 	// seeded is true once the latest odds were merged from the Snapshotter,
 	// so a game:<id> subscription need not ask it again.
 	seeded bool
+	// unpublished holds, per provider, the odds read from the Snapshotter
+	// that the stream has not delivered yet (the stream lags the store). A
+	// snapshot that carries one makes its client skip the live copy; other
+	// clients get it when it comes. At most one per provider.
+	unpublished map[string]oddsKey
 	// hist is a ring of the last messages (len <= cap); start is the oldest.
 	hist  []*message
 	start int
@@ -25,11 +30,46 @@ func newGameState(history int) *gameState {
 	return &gameState{latest: map[string]feed.Odds{}, hist: make([]*message, 0, history)}
 }
 
-// observe records o as the provider's latest when it is not older.
+// observe records o as the provider's latest when it is newer.
 func (g *gameState) observe(o feed.Odds) {
-	if cur, ok := g.latest[o.Provider]; !ok || !o.ObservedAt.Before(cur.ObservedAt) {
+	if cur, ok := g.latest[o.Provider]; !ok || o.Newer(cur) {
 		g.latest[o.Provider] = o
 	}
+}
+
+// seed merges odds read from the Snapshotter: the ones that become the
+// provider's latest are unpublished until the stream delivers them.
+func (g *gameState) seed(o feed.Odds) {
+	if cur, ok := g.latest[o.Provider]; ok && !o.Newer(cur) {
+		return
+	}
+	g.latest[o.Provider] = o
+	if g.unpublished == nil {
+		g.unpublished = map[string]oddsKey{}
+	}
+	g.unpublished[o.Provider] = keyOf(&o)
+}
+
+// published notes that the stream delivered o.
+func (g *gameState) published(o feed.Odds) {
+	if k, ok := g.unpublished[o.Provider]; ok && k == keyOf(&o) {
+		delete(g.unpublished, o.Provider)
+	}
+}
+
+// unpublishedIn returns the keys of the unpublished odds among snapshot.
+func (g *gameState) unpublishedIn(snapshot []feed.Odds) map[oddsKey]struct{} {
+	var out map[oddsKey]struct{}
+	for i := range snapshot {
+		k := keyOf(&snapshot[i])
+		if u, ok := g.unpublished[snapshot[i].Provider]; ok && u == k {
+			if out == nil {
+				out = map[oddsKey]struct{}{}
+			}
+			out[k] = struct{}{}
+		}
+	}
+	return out
 }
 
 // record appends m to the history ring.

@@ -85,7 +85,7 @@ type Stats struct {
 	// Sent is the number of frames written to clients.
 	Sent uint64
 	// Conflated is the number of queued odds messages replaced by a newer
-	// one of the same game for a client under pressure.
+	// one of the same game and provider for a client under pressure.
 	Conflated uint64
 	// Dropped is the number of queued messages discarded because their
 	// client was closed.
@@ -145,37 +145,36 @@ func (h *Hub) Epoch() string { return h.epoch }
 
 // Publish fans one admitted change out to the interested clients. It never
 // blocks on a client. REMOVEs (TTL expiries included) are ignored.
+//
+// Every odds change is pushed, whatever order the stream delivers it in:
+// one older than the newest the hub has for its game and provider is
+// marked late (it does not become the current price), a version after the
+// first is marked a correction. Duplicates are the tailer's Guard's to drop
+// (the changes reaching Publish are admitted ones).
 func (h *Hub) Publish(c feed.Change) {
 	if c.Kind != feed.ChangeInsert && c.Kind != feed.ChangeModify {
 		return
 	}
 	switch {
 	case c.NewOdds != nil:
-		h.publishOdds(*c.NewOdds, c.Kind == feed.ChangeInsert)
+		h.publishOdds(*c.NewOdds)
 	case c.NewGame != nil:
 		h.publishGame(*c.NewGame)
 	}
 }
 
-func (h *Hub) publishOdds(o feed.Odds, insert bool) {
+func (h *Hub) publishOdds(o feed.Odds) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return
 	}
 	gs := h.gameLocked(o.GameID)
-	if cur, ok := gs.latest[o.Provider]; ok && !o.ObservedAt.After(cur.ObservedAt) {
-		// Not newer than what the hub already holds for this provider: a
-		// duplicate the guard no longer remembers, a change already in a
-		// snapshot read from the store (the stream lags the store), or a
-		// late observation that the newest already supersedes. Clients
-		// hold the newest per provider; pushing it would show a stale or
-		// repeated tick. It is in the store and in the reports all the same.
-		return
-	}
-	m, err := h.oddsMessage(&o, gs.seq+1)
+	cur, had := gs.latest[o.Provider]
+	late := had && cur.Newer(o)
+	m, err := h.oddsMessage(&o, gs.seq+1, late)
 	var ref *message
-	if err == nil && insert && h.refClients > 0 {
+	if err == nil && h.refClients > 0 {
 		ref, err = referenceMessage(&o)
 	}
 	if err != nil {
@@ -184,6 +183,7 @@ func (h *Hub) publishOdds(o feed.Odds, insert bool) {
 	}
 	gs.seq++
 	gs.observe(o)
+	gs.published(o)
 	gs.record(m)
 	for w := range h.watches[o.GameID] {
 		w.add(o, h.o.MissedLimit)

@@ -14,11 +14,10 @@ type message struct {
 	data   []byte
 	gameID string
 	seq    uint64
-	// odds marks a message that conflation may drop when a newer odds
-	// message of the same game is queued behind it.
-	odds bool
-	// od is the odds a published odds message carries (nil otherwise):
-	// resuming clients skip live copies of odds already sent as missed.
+	// od is the odds a published odds message carries (nil otherwise).
+	// Conflation keeps, of the queued odds messages of one game and
+	// provider, the one with the newest od; resuming clients skip live
+	// copies of odds already sent as missed.
 	od *feed.Odds
 }
 
@@ -30,6 +29,12 @@ type (
 		GameID string     `json:"gameId"`
 		Seq    uint64     `json:"seq"`
 		Odds   *feed.Odds `json:"odds"`
+		// Late: older than the newest odds of its game and provider the hub
+		// already had; it does not replace the current price.
+		Late bool `json:"late,omitempty"`
+		// Correction: a later version of an odds already stored for the same
+		// (game, provider, observedAt); it replaces that version.
+		Correction bool `json:"correction,omitempty"`
 	}
 	gameFrame struct {
 		Type   string     `json:"type"`
@@ -79,9 +84,9 @@ func encode(v any) ([]byte, error) {
 	return b, nil
 }
 
-func (h *Hub) oddsMessage(o *feed.Odds, seq uint64) (*message, error) {
-	b, err := encode(oddsFrame{Type: "odds", Epoch: h.epoch, GameID: o.GameID, Seq: seq, Odds: o})
-	return &message{data: b, gameID: o.GameID, seq: seq, odds: true, od: o}, err
+func (h *Hub) oddsMessage(o *feed.Odds, seq uint64, late bool) (*message, error) {
+	b, err := encode(oddsFrame{Type: "odds", Epoch: h.epoch, GameID: o.GameID, Seq: seq, Odds: o, Late: late, Correction: o.Version > 1})
+	return &message{data: b, gameID: o.GameID, seq: seq, od: o}, err
 }
 
 func (h *Hub) gameMessage(g *feed.Game, seq uint64) (*message, error) {
@@ -89,9 +94,10 @@ func (h *Hub) gameMessage(g *feed.Game, seq uint64) (*message, error) {
 	return &message{data: b, gameID: g.ID, seq: seq}, err
 }
 
+// referenceMessage is o as the AWS reference's StreamConsumer pushed it.
 func referenceMessage(o *feed.Odds) (*message, error) {
-	b, err := encode(o.Reference())
-	return &message{data: b, gameID: o.GameID, odds: true}, err
+	b, err := encode(o.ReferencePush())
+	return &message{data: b, gameID: o.GameID, od: o}, err
 }
 
 func (h *Hub) errorMessage(text string) *message {

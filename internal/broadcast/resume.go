@@ -34,8 +34,8 @@ type Historian interface {
 //   - odds published after the snapshot (which is queued under the lock that
 //     also adds the client to the fan-out index) go to the client live.
 //
-// So missed = store read ∪ watch (deduplicated by provider and observedAt,
-// the odds key) leaves no gap. The read may however also hold odds the hub
+// So missed = store read ∪ watch (deduplicated by provider, observedAt and
+// version) leaves no gap. The read may however also hold odds the hub
 // has not published yet (the change stream lags the store, or replays the
 // writes made while the server was down): those would reach the client a
 // second time live. Rather than guessing which ones, the client keeps, for
@@ -44,14 +44,15 @@ type Historian interface {
 // (once). Such a withheld message leaves its seq unused for that client.
 // Odds seen in the watch were published already and need no such entry.
 
-// oddsKey identifies one odds of a game: odds are immutable and keyed by
-// observation time and provider.
+// oddsKey identifies one version of one odds of a game: odds are keyed by
+// observation time and provider, and a correction is a later version.
 type oddsKey struct {
 	provider string
 	at       int64 // ObservedAt, Unix nanoseconds
+	version  int64
 }
 
-func keyOf(o *feed.Odds) oddsKey { return oddsKey{o.Provider, o.ObservedAt.UnixNano()} }
+func keyOf(o *feed.Odds) oddsKey { return oddsKey{o.Provider, o.ObservedAt.UnixNano(), o.Version} }
 
 // oddsWatch collects the odds of a game published while a subscriber reads
 // what it missed. Guarded by Hub.mu.

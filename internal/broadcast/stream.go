@@ -241,6 +241,9 @@ func (h *Hub) apply(c *client, topics []topic, req *request, fetched map[string]
 		f := snapshotFrame{Type: "snapshot", Epoch: h.epoch, GameID: id, Reset: hasSince || hasTime, Odds: []feed.Odds{}}
 		if gs != nil {
 			f.Seq, f.Odds, f.Game = gs.seq, gs.snapshot(), gs.game
+			if skip := gs.unpublishedIn(f.Odds); skip != nil {
+				c.addSkipLocked(id, skip, time.Now().Add(h.o.DedupeWindow))
+			}
 		}
 		if r := resumes[id]; r != nil {
 			f.Missed, f.Truncated = h.missedLocked(c, r)
@@ -268,7 +271,7 @@ func (h *Hub) seedLocked(id string, odds []feed.Odds) {
 		gs = h.gameLocked(id)
 	}
 	for _, o := range odds {
-		gs.observe(o)
+		gs.seed(o)
 	}
 	gs.seeded = true
 }

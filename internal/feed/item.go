@@ -56,6 +56,10 @@ const (
 	AttrAwayOdds   = "AWAYODDS"
 	AttrHomeOdds   = "HOMEODDS"
 	AttrCreated    = "CREATED"
+	// AttrPrior holds, on an odds item corrected at least once, the content
+	// hashes (Odds.ContentHash) of its earlier versions, oldest first,
+	// separated by spaces.
+	AttrPrior = "PRIOR"
 )
 
 // Item types, in the TYPE attribute.
@@ -120,6 +124,16 @@ func OddsItem(o Odds, expire time.Time) Item {
 	}
 	if !expire.IsZero() {
 		it[AttrExpire] = N(strconv.FormatInt(expire.Unix(), 10))
+	}
+	return it
+}
+
+// OddsItemVersion maps a version of odds to its stored item: OddsItem with
+// the content hashes of the earlier versions (prior, "" for the first).
+func OddsItemVersion(o Odds, expire time.Time, prior string) Item {
+	it := OddsItem(o, expire)
+	if prior != "" {
+		it[AttrPrior] = S(prior)
 	}
 	return it
 }

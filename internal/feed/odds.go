@@ -1,7 +1,9 @@
 package feed
 
 import (
+	"hash/fnv"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -19,7 +21,9 @@ const MaxAmerican = 100000
 // for each side and the price of each side in American format.
 //
 // The key of an odds item is (GameID, Provider, ObservedAt): the same key
-// posted twice is stored once.
+// posted twice with the same prices is stored once; with other prices it
+// is a correction, stored as the next version of the item (see
+// MaxOddsVersions).
 type Odds struct {
 	GameID     string    `json:"gameId"`
 	Provider   string    `json:"provider"`
@@ -30,8 +34,22 @@ type Odds struct {
 	HomeOdds   int       `json:"homeOdds"`
 	// ReceivedAt is stamped by the server when the request arrives.
 	ReceivedAt time.Time `json:"receivedAt"`
-	// Version is set by the store. Odds items are immutable, so it is 1.
+	// Version is set by the store: 1 when first stored, +1 per correction.
 	Version int64 `json:"version"`
+}
+
+// MaxOddsVersions bounds the versions of one odds item: a provider may
+// correct its price for one instant this many times less one. A version
+// beyond it is refused, so no client can grow an item without bound.
+const MaxOddsVersions = 32
+
+// Newer reports whether o supersedes p as a provider's current price: it
+// was observed later, or it is a later version of the same observation.
+func (o Odds) Newer(p Odds) bool {
+	if c := o.ObservedAt.Compare(p.ObservedAt); c != 0 {
+		return c > 0
+	}
+	return o.Version > p.Version
 }
 
 // Validate checks an odds item as a provider sends it. now is the server's
@@ -101,6 +119,24 @@ func ImpliedProbability(american int) float64 {
 		return a / (a + 100)
 	}
 	return 100 / (float64(american) + 100)
+}
+
+// ContentHash is a short digest of o's quote (spreads and prices): an odds
+// item keeps those of its earlier versions (AttrPrior), so that re-posting
+// any of them is known as a duplicate.
+func (o Odds) ContentHash() string {
+	h := fnv.New64a()
+	var b [96]byte
+	buf := b[:0]
+	buf = strconv.AppendFloat(buf, o.AwaySpread, 'g', -1, 64)
+	buf = append(buf, '|')
+	buf = strconv.AppendFloat(buf, o.HomeSpread, 'g', -1, 64)
+	buf = append(buf, '|')
+	buf = strconv.AppendInt(buf, int64(o.AwayOdds), 10)
+	buf = append(buf, '|')
+	buf = strconv.AppendInt(buf, int64(o.HomeOdds), 10)
+	_, _ = h.Write(buf)
+	return strconv.FormatUint(h.Sum64(), 36)
 }
 
 // SameContent reports whether two odds items carry the same quote, ignoring

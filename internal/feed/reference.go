@@ -21,3 +21,22 @@ func (o Odds) Reference() ReferenceOdds {
 	return ReferenceOdds{GameID: o.GameID, Away: o.AwaySpread, Home: o.HomeSpread, AwayOdds: o.AwayOdds, HomeOdds: o.HomeOdds,
 		Date: o.ObservedAt.UTC().Format(ReferenceDateLayout)}
 }
+
+// ReferencePush is an odds change as the reference design's StreamConsumer
+// pushed it to its WebSocket clients: the spreads are "away" and "home",
+// and "date" is the item's CREATED attribute (epoch seconds of when the
+// server received it, a number), not the observation time.
+type ReferencePush struct {
+	GameID   string  `json:"gameId"`
+	Away     float64 `json:"away"`
+	Home     float64 `json:"home"`
+	AwayOdds int     `json:"awayOdds"`
+	HomeOdds int     `json:"homeOdds"`
+	Date     int64   `json:"date"`
+}
+
+// ReferencePush returns o as the reference's StreamConsumer pushed it.
+func (o Odds) ReferencePush() ReferencePush {
+	return ReferencePush{GameID: o.GameID, Away: o.AwaySpread, Home: o.HomeSpread, AwayOdds: o.AwayOdds, HomeOdds: o.HomeOdds,
+		Date: o.ReceivedAt.Unix()}
+}

@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/oddsfeed/oddsfeed/internal/feed"
@@ -35,9 +36,13 @@ const (
 	// Duplicate: an item with the same key and the same content was already
 	// stored; nothing changed.
 	Duplicate
-	// Conflict: an item with the same key but different content was already
-	// stored; odds are immutable, so the first one stands.
-	Conflict
+	// Corrected: an item with the same key but content different from every
+	// version stored: it is stored as the next version of that odds (a
+	// provider's correction of its price at that instant).
+	Corrected
+	// Refused: the odds already has feed.MaxOddsVersions versions; nothing
+	// was written.
+	Refused
 )
 
 func (o Outcome) String() string {
@@ -46,10 +51,39 @@ func (o Outcome) String() string {
 		return "stored"
 	case Duplicate:
 		return "duplicate"
-	case Conflict:
-		return "conflict"
+	case Corrected:
+		return "corrected"
+	case Refused:
+		return "refused"
 	}
 	return "not_stored"
+}
+
+// ClassifyOdds says what o is to stored, the version standing at its key
+// whose earlier versions' content hashes are prior (feed.AttrPrior): a
+// Duplicate of any stored version, Refused past feed.MaxOddsVersions, or
+// else Corrected; then next is o as the next version and nextPrior the
+// hashes to store with it. Both adapters write corrections by this rule.
+func ClassifyOdds(o, stored feed.Odds, prior string) (out Outcome, next feed.Odds, nextPrior string) {
+	if o.SameContent(stored) {
+		return Duplicate, stored, prior
+	}
+	h := o.ContentHash()
+	for p := range strings.FieldsSeq(prior) {
+		if p == h {
+			return Duplicate, stored, prior
+		}
+	}
+	if stored.Version >= feed.MaxOddsVersions {
+		return Refused, stored, prior
+	}
+	next = o
+	next.Version = stored.Version + 1
+	nextPrior = stored.ContentHash()
+	if prior != "" {
+		nextPrior = prior + " " + nextPrior
+	}
+	return Corrected, next, nextPrior
 }
 
 // Page asks for one page of a listing.
@@ -91,7 +125,7 @@ type OddsPage struct {
 // FeedStore is the feed store port.
 //
 // Every write stamps the item's Version (games: 1 on creation, +1 per change;
-// odds: always 1, they are immutable) and, on the embedded adapter, appends
+// odds: 1 when first stored, +1 per correction, see ClassifyOdds) and, on the embedded adapter, appends
 // the change to its change log in the same transaction.
 type FeedStore interface {
 	// PutGame creates or updates a game. When the stored game already has the

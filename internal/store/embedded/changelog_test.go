@@ -25,11 +25,12 @@ func TestChangeLogRecordsEveryWriteOnce(t *testing.T) {
 	odds := oddsBatch("g1", "p1", 0, 2)
 	mustPutOdds(t, s, odds)
 
-	// Rejected writes log nothing: a duplicate, a conflict, a no-op game.
-	conflict := odds[1]
-	conflict.AwayOdds = 999
-	out := mustPutOdds(t, s, []feed.Odds{odds[0], conflict})
-	if !slices.Equal(out, []store.Outcome{store.Duplicate, store.Conflict}) {
+	// A duplicate and a no-op game log nothing; a correction logs a MODIFY
+	// with the version it replaces as the old image.
+	fix := odds[1]
+	fix.AwayOdds = 999
+	out := mustPutOdds(t, s, []feed.Odds{odds[0], fix})
+	if !slices.Equal(out, []store.Outcome{store.Duplicate, store.Corrected}) {
 		t.Fatalf("outcomes %v", out)
 	}
 	mustPutGame(t, s, g)
@@ -42,15 +43,16 @@ func TestChangeLogRecordsEveryWriteOnce(t *testing.T) {
 		version          int64
 		at               time.Time
 		newGame, oldGame *feed.Game
-		newOdds          *feed.Odds
+		newOdds, oldOdds *feed.Odds
 	}
 	o0, o1 := odds[0], odds[1]
-	o0.Version, o1.Version = 1, 1
+	o0.Version, o1.Version, fix.Version = 1, 1, 2
 	wants := []want{
-		{feed.ChangeInsert, feed.TypeGame, feed.GameKey("g1"), 1, t0, &v1, nil, nil},
-		{feed.ChangeModify, feed.TypeGame, feed.GameKey("g1"), 2, t0.Add(time.Minute), &v2, &v1, nil},
-		{feed.ChangeInsert, feed.TypeOdds, o0.Key(), 1, t0.Add(2 * time.Minute), nil, nil, &o0},
-		{feed.ChangeInsert, feed.TypeOdds, o1.Key(), 1, t0.Add(2 * time.Minute), nil, nil, &o1},
+		{feed.ChangeInsert, feed.TypeGame, feed.GameKey("g1"), 1, t0, &v1, nil, nil, nil},
+		{feed.ChangeModify, feed.TypeGame, feed.GameKey("g1"), 2, t0.Add(time.Minute), &v2, &v1, nil, nil},
+		{feed.ChangeInsert, feed.TypeOdds, o0.Key(), 1, t0.Add(2 * time.Minute), nil, nil, &o0, nil},
+		{feed.ChangeInsert, feed.TypeOdds, o1.Key(), 1, t0.Add(2 * time.Minute), nil, nil, &o1, nil},
+		{feed.ChangeModify, feed.TypeOdds, o1.Key(), 2, t0.Add(2 * time.Minute), nil, nil, &fix, &o1},
 	}
 	if len(changes) != len(wants) {
 		t.Fatalf("%d changes, want %d: %+v", len(changes), len(wants), changes)
@@ -67,16 +69,22 @@ func TestChangeLogRecordsEveryWriteOnce(t *testing.T) {
 			if fmt.Sprint(c.NewGame) != fmt.Sprint(w.newGame) || fmt.Sprint(c.OldGame) != fmt.Sprint(w.oldGame) {
 				t.Fatalf("game images new %+v old %+v, want %+v %+v", c.NewGame, c.OldGame, w.newGame, w.oldGame)
 			}
-			if (c.NewOdds == nil) != (w.newOdds == nil) || c.OldOdds != nil ||
-				(c.NewOdds != nil && (!c.NewOdds.SameContent(*w.newOdds) || c.NewOdds.Version != 1 ||
-					!c.NewOdds.ReceivedAt.Equal(w.newOdds.ReceivedAt))) {
-				t.Fatalf("odds images new %+v old %+v, want %+v", c.NewOdds, c.OldOdds, w.newOdds)
+			if !sameOddsImage(c.NewOdds, w.newOdds) || !sameOddsImage(c.OldOdds, w.oldOdds) {
+				t.Fatalf("odds images new %+v old %+v, want %+v %+v", c.NewOdds, c.OldOdds, w.newOdds, w.oldOdds)
 			}
 		})
 	}
-	if n := lastSeq(t, s); n != 4 {
-		t.Fatalf("LastSeq = %d, want 4", n)
+	if n := lastSeq(t, s); n != 5 {
+		t.Fatalf("LastSeq = %d, want 5", n)
 	}
+}
+
+// sameOddsImage compares a change's odds image with the odds written.
+func sameOddsImage(got, want *feed.Odds) bool {
+	if got == nil || want == nil {
+		return got == want
+	}
+	return got.SameContent(*want) && got.Version == want.Version && got.ReceivedAt.Equal(want.ReceivedAt)
 }
 
 func TestChangesAfterPaging(t *testing.T) {

@@ -32,7 +32,7 @@ var attrNames = [...]string{
 	feed.AttrExpire, feed.AttrGameID, feed.AttrSport, feed.AttrSummary, feed.AttrVenue,
 	feed.AttrGameDate, feed.AttrStatus, feed.AttrHomeTeam, feed.AttrAwayTeam, feed.AttrUpdatedAt,
 	feed.AttrProvider, feed.AttrObservedAt, feed.AttrReceivedAt, feed.AttrAway, feed.AttrHome,
-	feed.AttrAwayOdds, feed.AttrHomeOdds, feed.AttrCreated,
+	feed.AttrAwayOdds, feed.AttrHomeOdds, feed.AttrCreated, feed.AttrPrior,
 }
 
 // attrCodes maps a well-known attribute name to its code.

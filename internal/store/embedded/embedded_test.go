@@ -279,7 +279,7 @@ func TestOddsEncodingMatchesFeed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			enc := newOddsEncoder(&tc.o)
-			got, err := decodeItem(enc.appendItem(nil, tc.expire))
+			got, err := decodeItem(enc.appendItem(nil, tc.expire, ""))
 			if err != nil {
 				t.Fatalf("decodeItem: %v", err)
 			}

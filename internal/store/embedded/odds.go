@@ -20,16 +20,20 @@ type oddsWrite struct {
 	out    []store.Outcome
 	stored int
 	at     time.Time // the time of the change-log entries
+	// corrections are the MODIFY changes of the Corrected items, by index.
+	corrections map[int]*feed.Change
 }
 
 // reset clears the results, for a (re-)run of the transaction.
 func (w *oddsWrite) reset() {
 	clear(w.out)
+	clear(w.corrections)
 	w.stored = 0
 }
 
 // PutOdds stores odds in one transaction (all or nothing, durable when it
-// returns nil), appending one INSERT to the change log per stored item.
+// returns nil), appending one INSERT to the change log per stored item and
+// one MODIFY per correction.
 // Concurrent calls are group-committed.
 func (s *Store) PutOdds(ctx context.Context, odds []feed.Odds) ([]store.Outcome, error) {
 	out := make([]store.Outcome, len(odds))
@@ -52,9 +56,10 @@ func (s *Store) PutOdds(ctx context.Context, odds []feed.Odds) ([]store.Outcome,
 }
 
 // putOddsTx writes w's odds to the log in tx, setting their outcomes, and
-// notes them in tw (they are pending once tx is committed). An existing key
-// (in the items, pending, or written before in tx) is a Duplicate (same
-// content) or a Conflict; neither writes anything.
+// notes them in tw (they are pending once tx is committed). At an existing
+// key (in the items, pending, or written before in tx) the item is a
+// Duplicate or Refused, which write nothing, or Corrected: the next version
+// is written with a MODIFY entry (store.ClassifyOdds).
 func (s *Store) putOddsTx(tx *bolt.Tx, w *oddsWrite, tw *txWrites) error {
 	w.reset()
 	items, log := tx.Bucket(itemsBucket), tx.Bucket(logBucket)
@@ -88,23 +93,30 @@ func (s *Store) putOddsTx(tx *bolt.Tx, w *oddsWrite, tw *txWrites) error {
 		if v == nil {
 			v = items.Get(key)
 		}
+		kind, oldImage, prior := byte(kindInsert), []byte(nil), ""
 		if v != nil {
-			a = a[:start] // only read: free to reuse
-			old, err := decodeOdds(v)
+			oldIt, err := decodeItem(v)
 			if err != nil {
 				return fmt.Errorf("put odds %s %s: %w", pk, sk, err)
 			}
-			if old.SameContent(o) {
-				w.out[i] = store.Duplicate
-			} else {
-				w.out[i] = store.Conflict
+			old, err := feed.DecodeOdds(oldIt)
+			if err != nil {
+				return fmt.Errorf("put odds %s %s: %w", pk, sk, err)
 			}
-			continue
+			var next feed.Odds
+			w.out[i], next, prior = store.ClassifyOdds(o, old, oldIt[feed.AttrPrior].S)
+			if w.out[i] != store.Corrected {
+				a = a[:start] // only read: free to reuse
+				continue
+			}
+			o = next // enc reads o: the next version
+			kind, oldImage = kindModify, v
+			w.correction(i, at, old, o)
 		}
 		entryStart := len(a)
-		a = appendEntryHead(a, kindInsert, at, pk, sk, nil)
+		a = appendEntryHead(a, kind, at, pk, sk, oldImage)
 		itemStart := len(a)
-		a = enc.appendItem(a, expire)
+		a = enc.appendItem(a, expire, prior)
 		entry, value := a[entryStart:len(a):len(a)], a[itemStart:len(a):len(a)]
 		seq, err := log.NextSequence()
 		if err != nil {
@@ -117,10 +129,23 @@ func (s *Store) putOddsTx(tx *bolt.Tx, w *oddsWrite, tw *txWrites) error {
 			return fmt.Errorf("put odds log %d: %w", seq, err)
 		}
 		tw.add(key, value, len(pk), seq)
-		w.out[i] = store.Stored
+		if kind == kindInsert {
+			w.out[i] = store.Stored
+		}
 		w.stored++
 	}
 	return nil
+}
+
+// correction records the MODIFY change of item i, for the tail.
+func (w *oddsWrite) correction(i int, at time.Time, old, next feed.Odds) {
+	if w.corrections == nil {
+		w.corrections = map[int]*feed.Change{}
+	}
+	n := storedOdds(next)
+	n.Version = next.Version
+	w.corrections[i] = &feed.Change{Kind: feed.ChangeModify, Key: next.Key(), ItemType: feed.TypeOdds, Version: n.Version,
+		NewOdds: &n, OldOdds: &old, At: at, Source: logSource}
 }
 
 // appendKey appends the bbolt key of an item (or index entry): pk \x00 sk.

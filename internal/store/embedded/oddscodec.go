@@ -51,8 +51,8 @@ func (e *oddsEncoder) appendKey(dst []byte) []byte {
 	return e.appendSK(append(e.appendPK(dst), 0))
 }
 
-// appendItem appends the encoding of feed.OddsItem(*o, expire).
-func (e *oddsEncoder) appendItem(dst []byte, expire time.Time) []byte {
+// appendItem appends the encoding of feed.OddsItemVersion(*o, expire, prior).
+func (e *oddsEncoder) appendItem(dst []byte, expire time.Time, prior string) []byte {
 	o := e.o
 	dst = append(dst, itemFormat)
 	dst = appendAttr(dst, feed.AttrPK, false, e.appendPK)
@@ -73,6 +73,9 @@ func (e *oddsEncoder) appendItem(dst []byte, expire time.Time) []byte {
 	dst = appendAttr(dst, feed.AttrCreated, true, func(b []byte) []byte { return strconv.AppendInt(b, o.ReceivedAt.Unix(), 10) })
 	if !expire.IsZero() {
 		dst = appendAttr(dst, feed.AttrExpire, true, func(b []byte) []byte { return strconv.AppendInt(b, expire.Unix(), 10) })
+	}
+	if prior != "" {
+		dst = appendAttr(dst, feed.AttrPrior, false, func(b []byte) []byte { return append(b, prior...) })
 	}
 	return dst
 }

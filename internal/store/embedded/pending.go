@@ -220,12 +220,24 @@ func replay(tx *bolt.Tx) (uint64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("replay log entry %d: %w", binary.BigEndian.Uint64(k), err)
 		}
-		if e.kind != kindInsert || !strings.HasPrefix(e.sk, feed.OddsPrefix) {
+		if e.kind == kindRemove || !strings.HasPrefix(e.sk, feed.OddsPrefix) {
 			continue
 		}
 		ik := key(e.pk, e.sk)
-		if tx.Bucket(itemsBucket).Get(ik) != nil || w.get(ik) != nil {
-			continue
+		cur := w.get(ik)
+		if cur == nil {
+			cur = tx.Bucket(itemsBucket).Get(ik)
+		}
+		if cur != nil {
+			// Applied already, unless this entry is a later version (a
+			// correction written after the version the items hold).
+			newer, err := laterVersion(e.new, cur)
+			if err != nil {
+				return 0, fmt.Errorf("replay log entry %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			if !newer {
+				continue
+			}
 		}
 		w.add(ik, bytes.Clone(e.new), len(e.pk), binary.BigEndian.Uint64(k))
 	}
@@ -254,4 +266,18 @@ func (s *Store) flush(ctx context.Context) error {
 	}
 	<-r.done
 	return r.err
+}
+
+// laterVersion reports whether the encoded odds item a has a greater
+// version than the encoded item b.
+func laterVersion(a, b []byte) (bool, error) {
+	ia, err := decodeItem(a)
+	if err != nil {
+		return false, err
+	}
+	ib, err := decodeItem(b)
+	if err != nil {
+		return false, err
+	}
+	return ia.Version() > ib.Version(), nil
 }

@@ -351,13 +351,16 @@ func (s *Store) commit(group []*oddsReq) {
 	}
 }
 
-// publish adds the odds a commit stored to the tail.
+// publish adds the odds a commit stored or corrected to the tail.
 func (s *Store) publish(tw *txWrites, live []*oddsReq) {
 	s.tail.publish(tw.first, func(add func(tailEntry)) {
 		for _, r := range live {
 			for i := range r.w.odds {
-				if r.w.out[i] == store.Stored {
+				switch r.w.out[i] {
+				case store.Stored:
 					add(tailEntry{at: r.w.at, odds: storedOdds(r.w.odds[i])})
+				case store.Corrected:
+					add(tailEntry{change: r.w.corrections[i]})
 				}
 			}
 		}

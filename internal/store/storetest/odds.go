@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func newestFirst(odds []feed.Odds) []feed.Odds {
 // putOddsCases covers PutOdds outcomes and batching.
 func putOddsCases() []testCase {
 	return []testCase{
-		{"stored, duplicate, conflict", func(t *testing.T, s store.FeedStore) {
+		{"stored, duplicate, correction", func(t *testing.T, s store.FeedStore) {
 			mustPutGame(t, s, newGame("g1", feed.StatusLive, t0))
 			o1 := newOdds("g1", "p1", t0, 1)
 			o2 := newOdds("g1", "p1", t0.Add(time.Second), 2)
@@ -50,23 +51,64 @@ func putOddsCases() []testCase {
 
 			dup := o1
 			dup.ReceivedAt = o1.ReceivedAt.Add(time.Minute) // a retry: received later, same quote
-			conflict := o2
-			conflict.AwayOdds = 250
+			fix := o2
+			fix.AwayOdds, fix.ReceivedAt = 250, o2.ReceivedAt.Add(time.Second)
 			o3 := newOdds("g1", "p1", t0.Add(2*time.Second), 3)
-			out, err := s.PutOdds(t.Context(), []feed.Odds{o3, dup, conflict})
+			out, err := s.PutOdds(t.Context(), []feed.Odds{o3, dup, fix})
 			if err != nil {
 				t.Fatalf("PutOdds: %v", err)
 			}
-			want := []store.Outcome{store.Stored, store.Duplicate, store.Conflict}
+			want := []store.Outcome{store.Stored, store.Duplicate, store.Corrected}
 			if !slices.Equal(out, want) {
 				t.Fatalf("outcomes %v, want %v", out, want)
 			}
-			// The first writes stand.
+			// The correction is the next version of o2; the duplicate changed nothing.
+			fix.Version = 2
 			page, err := s.ListOdds(t.Context(), store.OddsRange{GameID: "g1"})
 			if err != nil {
 				t.Fatalf("ListOdds: %v", err)
 			}
-			checkOddsList(t, "ListOdds", page.Odds, []feed.Odds{o3, o2, o1})
+			checkOddsList(t, "ListOdds", page.Odds, []feed.Odds{o3, fix, o1})
+		}},
+		{"corrections: every stored version is a duplicate, a new one the next version", func(t *testing.T, s store.FeedStore) {
+			mustPutGame(t, s, newGame("g1", feed.StatusLive, t0))
+			v1 := newOdds("g1", "p1", t0, 1)
+			mustPutOdds(t, s, []feed.Odds{v1}, store.Stored)
+			v2 := v1
+			v2.HomeOdds = -150
+			mustPutOdds(t, s, []feed.Odds{v2}, store.Corrected)
+			// A provider retrying an old body after a lost answer must not roll
+			// the price back: v1 again is a duplicate, v2 stays current.
+			mustPutOdds(t, s, []feed.Odds{v1}, store.Duplicate)
+			mustPutOdds(t, s, []feed.Odds{v2}, store.Duplicate)
+			v3 := v1
+			v3.AwaySpread, v3.HomeSpread = 4, -4
+			mustPutOdds(t, s, []feed.Odds{v3}, store.Corrected)
+			mustPutOdds(t, s, []feed.Odds{v1, v2}, store.Duplicate)
+			got, err := s.LatestOdds(t.Context(), "g1", "p1")
+			if err != nil {
+				t.Fatalf("LatestOdds: %v", err)
+			}
+			v3.Version = 3
+			checkOdds(t, "LatestOdds after corrections", got, v3)
+		}},
+		{"corrections are bounded", func(t *testing.T, s store.FeedStore) {
+			mustPutGame(t, s, newGame("g1", feed.StatusLive, t0))
+			o := newOdds("g1", "p1", t0, 1)
+			mustPutOdds(t, s, []feed.Odds{o}, store.Stored)
+			for v := 2; v <= feed.MaxOddsVersions; v++ {
+				o.AwayOdds++
+				mustPutOdds(t, s, []feed.Odds{o}, store.Corrected)
+			}
+			o.AwayOdds++
+			mustPutOdds(t, s, []feed.Odds{o}, store.Refused)
+			got, err := s.LatestOdds(t.Context(), "g1", "p1")
+			if err != nil {
+				t.Fatalf("LatestOdds: %v", err)
+			}
+			if got.Version != feed.MaxOddsVersions || got.AwayOdds != o.AwayOdds-1 {
+				t.Fatalf("after a refused version: %+v, want version %d", got, feed.MaxOddsVersions)
+			}
 		}},
 		{"same key twice in one batch", func(t *testing.T, s store.FeedStore) {
 			mustPutGame(t, s, newGame("g1", feed.StatusLive, t0))
@@ -78,7 +120,7 @@ func putOddsCases() []testCase {
 			if err != nil {
 				t.Fatalf("PutOdds: %v", err)
 			}
-			want := []store.Outcome{store.Stored, store.Stored, store.Duplicate, store.Conflict}
+			want := []store.Outcome{store.Stored, store.Stored, store.Duplicate, store.Corrected}
 			if !slices.Equal(out, want) {
 				t.Fatalf("outcomes %v, want %v", out, want)
 			}
@@ -86,7 +128,45 @@ func putOddsCases() []testCase {
 			if err != nil {
 				t.Fatalf("LatestOdds: %v", err)
 			}
-			checkOdds(t, "LatestOdds(p2)", got, b)
+			b2.Version = 2
+			checkOdds(t, "LatestOdds(p2)", got, b2)
+		}},
+		{"concurrent corrections of one key lose nothing", func(t *testing.T, s store.FeedStore) {
+			mustPutGame(t, s, newGame("g1", feed.StatusLive, t0))
+			const writers = 6
+			var wg sync.WaitGroup
+			outs := make([]store.Outcome, writers)
+			for w := range writers {
+				wg.Go(func() {
+					o := newOdds("g1", "p1", t0, w)
+					out, err := s.PutOdds(t.Context(), []feed.Odds{o})
+					if err != nil {
+						t.Errorf("PutOdds: %v", err)
+						return
+					}
+					outs[w] = out[0]
+				})
+			}
+			wg.Wait()
+			stored, corrected := 0, 0
+			for _, o := range outs {
+				switch o {
+				case store.Stored:
+					stored++
+				case store.Corrected:
+					corrected++
+				}
+			}
+			if stored != 1 || corrected != writers-1 {
+				t.Fatalf("outcomes %v: want one stored and %d corrected", outs, writers-1)
+			}
+			got, err := s.LatestOdds(t.Context(), "g1", "p1")
+			if err != nil {
+				t.Fatalf("LatestOdds: %v", err)
+			}
+			if got.Version != writers {
+				t.Fatalf("version %d after %d different writes, want %d", got.Version, writers, writers)
+			}
 		}},
 		{"large batch", func(t *testing.T, s store.FeedStore) {
 			// 120 items over two games: more than one DynamoDB batch (25).
