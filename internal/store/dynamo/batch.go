@@ -13,15 +13,14 @@ import (
 
 // DynamoDB's batch limits.
 const (
-	maxBatchGet   = 100
-	maxBatchWrite = 25
+	maxBatchGet = 100
 )
 
-// batchWriter is the one call the batch writer makes; *dynamodb.Client
-// satisfies it. Tests wrap the real client to have DynamoDB Local's answers
-// report items as unprocessed, which it never does by itself.
-type batchWriter interface {
-	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+// itemPutter is the call PutOdds writes with; *dynamodb.Client satisfies
+// it. Tests wrap the real client to throttle, or to write first as a
+// concurrent writer would, which DynamoDB Local never does by itself.
+type itemPutter interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 }
 
 // batchGet reads the items with the given keys (strongly consistent), in
@@ -100,69 +99,4 @@ func exhausted(op string, attempts, left int, last error) error {
 		return fmt.Errorf("%s: %w after %d attempts, %d items left: %w", op, ErrThrottled, attempts, left, last)
 	}
 	return fmt.Errorf("%s: %w after %d attempts, %d items left unprocessed", op, ErrThrottled, attempts, left)
-}
-
-// batchPut writes items (all keys distinct) in parallel chunks of 25,
-// retrying unprocessed items and throttling, and calls stored(i) for every
-// item i DynamoDB acknowledged. stored is called from several goroutines,
-// never twice for one i.
-func (s *Store) batchPut(ctx context.Context, items []map[string]types.AttributeValue, stored func(i int)) error {
-	parts := chunks(len(items), maxBatchWrite)
-	return parallel(len(parts), func(c int) error {
-		lo, hi := parts[c][0], parts[c][1]
-		pending := make([]int, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			pending = append(pending, i)
-		}
-		return s.putChunk(ctx, items, pending, stored)
-	})
-}
-
-// putChunk runs one BatchWriteItem of the items pending until all are
-// acknowledged or the attempts are used up.
-func (s *Store) putChunk(ctx context.Context, items []map[string]types.AttributeValue, pending []int, stored func(i int)) error {
-	var lastErr error
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			if err := s.backoff(ctx, attempt-1); err != nil {
-				return fmt.Errorf("batch write: %w", err)
-			}
-		}
-		reqs := make([]types.WriteRequest, len(pending))
-		for j, i := range pending {
-			reqs[j] = types.WriteRequest{PutRequest: &types.PutRequest{Item: items[i]}}
-		}
-		out, err := s.bw.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-			RequestItems: map[string][]types.WriteRequest{s.opts.Table: reqs},
-		})
-		switch {
-		case err != nil && !retryable(err):
-			return fmt.Errorf("batch write: %w", err)
-		case err != nil:
-			lastErr = err
-		default:
-			lastErr = nil
-			left := make(map[feed.Key]bool)
-			for _, r := range out.UnprocessedItems[s.opts.Table] {
-				if r.PutRequest != nil {
-					left[keyOf(r.PutRequest.Item)] = true
-				}
-			}
-			still := pending[:0]
-			for _, i := range pending {
-				if left[keyOf(items[i])] {
-					still = append(still, i)
-				} else {
-					stored(i)
-				}
-			}
-			pending = still
-			if len(pending) == 0 {
-				return nil
-			}
-		}
-		if attempt+1 >= s.opts.MaxAttempts {
-			return exhausted("batch write", attempt+1, len(pending), lastErr)
-		}
-	}
 }

@@ -16,92 +16,42 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/store"
 )
 
-// faultyWriter wraps the real client's BatchWriteItem. For each request,
-// hold picks the requests to hold back: they are not sent and come back as
-// UnprocessedItems, as DynamoDB does under load. fail, when set, makes a
-// call fail with its error before anything is sent.
-type faultyWriter struct {
-	next batchWriter
-	hold func(call int, r types.WriteRequest) bool
-	fail error
+// faultyPutter wraps the real client's PutItem. before, when set, runs
+// before each call is sent and may fail it (throttling) or write first as a
+// concurrent writer would.
+type faultyPutter struct {
+	next   itemPutter
+	before func(ctx context.Context, call int, in *dynamodb.PutItemInput) error
 
 	mu    sync.Mutex
 	calls int
-	sizes []int // requests per call, as the store sent them
 }
 
-func (w *faultyWriter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
-	w.mu.Lock()
-	call := w.calls
-	w.calls++
-	for _, reqs := range in.RequestItems {
-		w.sizes = append(w.sizes, len(reqs))
-	}
-	w.mu.Unlock()
-	if w.fail != nil {
-		return nil, w.fail
-	}
-	send := map[string][]types.WriteRequest{}
-	held := map[string][]types.WriteRequest{}
-	for table, reqs := range in.RequestItems {
-		for _, r := range reqs {
-			if w.hold != nil && w.hold(call, r) {
-				held[table] = append(held[table], r)
-			} else {
-				send[table] = append(send[table], r)
-			}
-		}
-	}
-	out := &dynamodb.BatchWriteItemOutput{}
-	if len(send) > 0 {
-		var err error
-		if out, err = w.next.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: send}, optFns...); err != nil {
+func (p *faultyPutter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	p.mu.Lock()
+	call := p.calls
+	p.calls++
+	p.mu.Unlock()
+	if p.before != nil {
+		if err := p.before(ctx, call, in); err != nil {
 			return nil, err
 		}
 	}
-	if len(held) > 0 {
-		out.UnprocessedItems = held
-	}
-	return out, nil
+	return p.next.PutItem(ctx, in, optFns...)
 }
 
-// wrap installs w around the store's batch writer.
-func (w *faultyWriter) wrap(s *Store) {
-	w.next = s.bw
-	s.bw = w
+// wrap installs p around the store's putter.
+func (p *faultyPutter) wrap(s *Store) {
+	p.next = s.put
+	s.put = p
 }
 
-// provider of a write request's item.
-func provider(r types.WriteRequest) string {
-	return fromAV(r.PutRequest.Item)[feed.AttrProvider].S
-}
+// itemOf is the feed item of a PutItem request.
+func itemOf(in *dynamodb.PutItemInput) feed.Item { return fromAV(in.Item) }
 
 // quick are store options with short back-offs.
 func quick(attempts int) Options {
 	return Options{MaxAttempts: attempts, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
-}
-
-func TestPutOddsChunks(t *testing.T) {
-	s := newStore(t, quick(0))
-	w := &faultyWriter{}
-	w.wrap(s)
-	odds := oddsBatch("g1", "p1", 120)
-	out, err := s.PutOdds(t.Context(), odds)
-	if err != nil {
-		t.Fatalf("PutOdds: %v", err)
-	}
-	for i, o := range out {
-		if o != store.Stored {
-			t.Fatalf("outcome[%d] = %v, want stored", i, o)
-		}
-	}
-	slices.Sort(w.sizes)
-	if want := []int{20, 25, 25, 25, 25}; !slices.Equal(w.sizes, want) {
-		t.Fatalf("request sizes %v, want %v", w.sizes, want)
-	}
-	if got := storedKeys(t, s, "g1"); len(got) != 120 {
-		t.Fatalf("%d odds in the table, want 120", len(got))
-	}
 }
 
 func TestPutOddsRepeatedKeys(t *testing.T) {
@@ -116,7 +66,7 @@ func TestPutOddsRepeatedKeys(t *testing.T) {
 	otherStored.HomeOdds -= 5
 	// One request may not hold a key twice: the store must write it once.
 	batch := []feed.Odds{prior[1], prior[1], changed, prior[0], otherStored}
-	want := []store.Outcome{store.Stored, store.Duplicate, store.Conflict, store.Duplicate, store.Conflict}
+	want := []store.Outcome{store.Stored, store.Duplicate, store.Corrected, store.Duplicate, store.Corrected}
 	out, err := s.PutOdds(t.Context(), batch)
 	if err != nil {
 		t.Fatalf("PutOdds: %v", err)
@@ -128,31 +78,29 @@ func TestPutOddsRepeatedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LatestOdds: %v", err)
 	}
-	if !got.SameContent(prior[1]) {
-		t.Fatalf("stored %+v, want the first occurrence %+v", got, prior[1])
+	if !got.SameContent(changed) || got.Version != 2 {
+		t.Fatalf("stored %+v, want the correction %+v as version 2", got, changed)
 	}
 }
 
-func TestPutOddsRetriesUnprocessed(t *testing.T) {
+func TestPutOddsRetriesThrottled(t *testing.T) {
 	s := newStore(t, quick(0))
-	// Every first request of a chunk leaves its odd-numbered items
-	// unprocessed; the store must send those again.
+	// The first write of every odd-numbered item is throttled; the store
+	// must send it again.
+	throttle := &types.ProvisionedThroughputExceededException{Message: new("injected")}
 	held := map[feed.Key]bool{}
 	var mu sync.Mutex
-	w := &faultyWriter{hold: func(call int, r types.WriteRequest) bool {
+	p := &faultyPutter{before: func(_ context.Context, _ int, in *dynamodb.PutItemInput) error {
 		mu.Lock()
 		defer mu.Unlock()
-		k := keyOf(r.PutRequest.Item)
-		if held[k] {
-			return false
+		it := itemOf(in)
+		if n, _ := strconv.Atoi(it[feed.AttrAwayOdds].N); n%2 == 1 && !held[it.Key()] {
+			held[it.Key()] = true
+			return throttle
 		}
-		if n, _ := strconv.Atoi(fromAV(r.PutRequest.Item)[feed.AttrAwayOdds].N); n%2 == 1 {
-			held[k] = true
-			return true
-		}
-		return false
+		return nil
 	}}
-	w.wrap(s)
+	p.wrap(s)
 	odds := oddsBatch("g1", "p1", 60)
 	out, err := s.PutOdds(t.Context(), odds)
 	if err != nil {
@@ -163,11 +111,8 @@ func TestPutOddsRetriesUnprocessed(t *testing.T) {
 			t.Fatalf("outcome[%d] = %v, want stored", i, o)
 		}
 	}
-	if len(held) != 30 {
-		t.Fatalf("%d items held back, want 30", len(held))
-	}
-	if w.calls != 6 { // 3 chunks, each sent twice
-		t.Fatalf("%d BatchWriteItem calls, want 6", w.calls)
+	if len(held) != 30 || p.calls != 90 {
+		t.Fatalf("%d items throttled and %d PutItem calls, want 30 and 90", len(held), p.calls)
 	}
 	if got := storedKeys(t, s, "g1"); len(got) != 60 {
 		t.Fatalf("%d odds in the table, want 60", len(got))
@@ -177,52 +122,93 @@ func TestPutOddsRetriesUnprocessed(t *testing.T) {
 func TestPutOddsThrottled(t *testing.T) {
 	const attempts = 3
 	throttle := &types.ProvisionedThroughputExceededException{Message: new("injected")}
-	for _, tc := range []struct {
-		name      string
-		w         *faultyWriter
-		wantCalls int
-		stored    func(o feed.Odds) bool // which items end Stored
-	}{
-		{
-			name:      "items always unprocessed",
-			w:         &faultyWriter{hold: func(_ int, r types.WriteRequest) bool { return provider(r) == "slow" }},
-			wantCalls: 2 + 2*(attempts-1), // 2 chunks; the chunks holding "slow" items retried
-			stored:    func(o feed.Odds) bool { return o.Provider != "slow" },
-		},
-		{
-			name:      "requests always throttled",
-			w:         &faultyWriter{fail: throttle},
-			wantCalls: 2 * attempts,
-			stored:    func(feed.Odds) bool { return false },
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t, quick(attempts))
-			tc.w.wrap(s)
-			odds := append(oddsBatch("g1", "fast", 20), oddsBatch("g1", "slow", 20)...)
-			// Interleave so both chunks hold both kinds.
-			slices.SortFunc(odds, func(a, b feed.Odds) int { return a.ObservedAt.Compare(b.ObservedAt) })
-			out, err := s.PutOdds(t.Context(), odds)
-			if !errors.Is(err, ErrThrottled) {
-				t.Fatalf("PutOdds error %v, want ErrThrottled", err)
+	s := newStore(t, quick(attempts))
+	p := &faultyPutter{before: func(_ context.Context, _ int, in *dynamodb.PutItemInput) error {
+		if itemOf(in)[feed.AttrProvider].S == "slow" {
+			return throttle
+		}
+		return nil
+	}}
+	p.wrap(s)
+	odds := append(oddsBatch("g1", "fast", 20), oddsBatch("g1", "slow", 20)...)
+	out, err := s.PutOdds(t.Context(), odds)
+	if !errors.Is(err, ErrThrottled) {
+		t.Fatalf("PutOdds error %v, want ErrThrottled", err)
+	}
+	if want := 20 + 20*attempts; p.calls != want {
+		t.Fatalf("%d PutItem calls, want %d", p.calls, want)
+	}
+	inTable := storedKeys(t, s, "g1")
+	for i, o := range odds {
+		want := store.NotStored
+		if o.Provider == "fast" {
+			want = store.Stored
+		}
+		if out[i] != want || inTable[o.Key()] != (want == store.Stored) {
+			t.Fatalf("item %d (%s): outcome %v, in table %v; want %v", i, o.Provider, out[i], inTable[o.Key()], want)
+		}
+	}
+}
+
+// TestPutOddsConcurrentWriter has another writer store a version of each
+// key between the store's read and its write: the conditional write fails,
+// and the item is classified again against what stands, so neither write is
+// lost.
+func TestPutOddsConcurrentWriter(t *testing.T) {
+	s := newStore(t, quick(0))
+	other := New(s.db, s.opts) // a second writer on the same table
+	base := oddsBatch("g1", "p1", 3)
+	if _, err := s.PutOdds(t.Context(), base[2:]); err != nil { // the third key exists: its write is a correction
+		t.Fatal(err)
+	}
+	rival := slices.Clone(base)
+	for i := range rival {
+		rival[i].HomeOdds -= 7
+	}
+	sneaked := map[feed.Key]bool{}
+	var mu sync.Mutex
+	p := &faultyPutter{before: func(ctx context.Context, _ int, in *dynamodb.PutItemInput) error {
+		mu.Lock()
+		defer mu.Unlock()
+		k := itemOf(in).Key()
+		if sneaked[k] {
+			return nil
+		}
+		sneaked[k] = true
+		for _, o := range rival {
+			if o.Key() == k {
+				_, err := other.PutOdds(ctx, []feed.Odds{o})
+				return err
 			}
-			if tc.w.calls != tc.wantCalls {
-				t.Fatalf("%d BatchWriteItem calls, want %d", tc.w.calls, tc.wantCalls)
-			}
-			inTable := storedKeys(t, s, "g1")
-			for i, o := range odds {
-				want := store.NotStored
-				if tc.stored(o) {
-					want = store.Stored
-				}
-				if out[i] != want {
-					t.Fatalf("outcome[%d] (%s) = %v, want %v", i, o.Provider, out[i], want)
-				}
-				if inTable[o.Key()] != (want == store.Stored) {
-					t.Fatalf("item %d (%s): in table %v, outcome %v", i, o.Provider, inTable[o.Key()], out[i])
-				}
-			}
-		})
+		}
+		return nil
+	}}
+	p.wrap(s)
+	mine := slices.Clone(base)
+	for i := range mine {
+		mine[i].AwayOdds += 3
+	}
+	out, err := s.PutOdds(t.Context(), mine)
+	if err != nil {
+		t.Fatalf("PutOdds: %v", err)
+	}
+	for i, o := range out {
+		if o != store.Corrected {
+			t.Fatalf("outcome[%d] = %v, want corrected (after the rival's write)", i, o)
+		}
+	}
+	for i, o := range mine {
+		page, err := s.ListOdds(t.Context(), store.OddsRange{GameID: "g1", From: o.ObservedAt, To: o.ObservedAt})
+		if err != nil || len(page.Odds) != 1 {
+			t.Fatalf("ListOdds at %v: %v %v", o.ObservedAt, page.Odds, err)
+		}
+		want := int64(2)
+		if i == 2 {
+			want = 3 // base, then the rival's, then mine
+		}
+		if st := page.Odds[0]; !st.SameContent(o) || st.Version != want {
+			t.Fatalf("item %d stands as %+v, want mine as version %d", i, st, want)
+		}
 	}
 }
 

@@ -2,8 +2,10 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,97 +16,157 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/store"
 )
 
-// PutOdds stores odds items. Odds are immutable: the items already stored
-// are found first (BatchGetItem) and classified Duplicate or Conflict; the
-// new ones are written with BatchWriteItem. A key repeated within the call
-// is written once; its later occurrences are classified against the first.
+// PutOdds stores odds items, each with a conditional PutItem, so that
+// concurrent writers of one key cannot lose one another's write: a new key
+// is written only if it is still absent, a correction only if the version
+// it follows still stands (store.ClassifyOdds decides what an item is to
+// the version standing at its key). When the condition fails, the item
+// standing now (returned with the failure) is classified again and the
+// write retried. The items standing are read first in batches (BatchGetItem)
+// so that duplicates, the usual retry, cost no write.
 //
-// Two calls racing on the same new key may both write it (the check and the
-// write are separate requests); the last write stands.
+// A key repeated within the call is written in order: its n-th occurrence
+// in the n-th round, after the earlier ones stand.
 func (s *Store) PutOdds(ctx context.Context, odds []feed.Odds) ([]store.Outcome, error) {
 	outcomes := make([]store.Outcome, len(odds))
-	if len(odds) == 0 {
-		return outcomes, nil
-	}
-	first := make(map[feed.Key]int, len(odds)) // key -> index of its first occurrence
-	var uniq, repeats []int
-	for i, o := range odds {
-		if _, seen := first[o.Key()]; seen {
-			repeats = append(repeats, i)
-			continue
-		}
-		first[o.Key()] = i
-		uniq = append(uniq, i)
-	}
-	keys := make([]feed.Key, len(uniq))
-	for j, i := range uniq {
-		keys[j] = odds[i].Key()
-	}
-	existing, err := s.batchGet(ctx, keys, false)
-	if err != nil {
-		return outcomes, fmt.Errorf("put odds: check existing items: %w", err)
-	}
-
-	standing := make(map[feed.Key]feed.Odds, len(uniq)) // what stands at each key
-	var fresh []int                                     // indices to write
-	expire := time.Time{}
+	var expire time.Time
 	if s.opts.OddsTTL > 0 {
 		expire = s.opts.Now().Add(s.opts.OddsTTL)
 	}
-	for _, i := range uniq {
-		k := odds[i].Key()
-		it, ok := existing[k]
-		if !ok {
-			fresh = append(fresh, i)
-			standing[k] = odds[i]
-			continue
-		}
-		old, err := feed.DecodeOdds(it)
-		if err != nil {
-			outcomes[i] = store.Conflict // something else holds the key; it stands
-			continue
-		}
-		standing[k] = old
-		outcomes[i] = classify(odds[i], old)
-	}
-
-	items := make([]map[string]types.AttributeValue, len(fresh))
-	for j, i := range fresh {
-		o := odds[i]
-		o.Version = 1
-		items[j] = toAV(feed.OddsItem(o, expire))
-	}
-	werr := s.batchPut(ctx, items, func(j int) { outcomes[fresh[j]] = store.Stored })
-
-	for _, i := range repeats {
-		k := odds[i].Key()
-		if outcomes[first[k]] == store.NotStored {
-			continue // nothing durable stands at the key yet
-		}
-		if o, ok := standing[k]; ok {
-			outcomes[i] = classify(odds[i], o)
-		} else {
-			outcomes[i] = store.Conflict
+	var err error
+	for _, round := range rounds(odds) {
+		if err = s.putRound(ctx, odds, round, expire, outcomes); err != nil {
+			break
 		}
 	}
-	if werr != nil {
+	if err != nil {
 		n := 0
 		for _, o := range outcomes {
 			if o == store.NotStored {
 				n++
 			}
 		}
-		return outcomes, fmt.Errorf("put odds: %d of %d items not stored: %w", n, len(odds), werr)
+		return outcomes, fmt.Errorf("put odds: %d of %d items not stored: %w", n, len(odds), err)
 	}
 	return outcomes, nil
 }
 
-// classify says what a new item is to the one standing at its key.
-func classify(o, standing feed.Odds) store.Outcome {
-	if o.SameContent(standing) {
-		return store.Duplicate
+// rounds splits the indices of odds so that no round holds a key twice: the
+// n-th occurrence of a key is in round n.
+func rounds(odds []feed.Odds) [][]int {
+	seen := make(map[feed.Key]int, len(odds))
+	var out [][]int
+	for i, o := range odds {
+		k := o.Key()
+		r := seen[k]
+		seen[k] = r + 1
+		if r == len(out) {
+			out = append(out, make([]int, 0, len(odds)))
+		}
+		out[r] = append(out[r], i)
 	}
-	return store.Conflict
+	return out
+}
+
+// putRound writes the odds of one round (distinct keys).
+func (s *Store) putRound(ctx context.Context, odds []feed.Odds, round []int, expire time.Time, outcomes []store.Outcome) error {
+	keys := make([]feed.Key, len(round))
+	for j, i := range round {
+		keys[j] = odds[i].Key()
+	}
+	standing, err := s.batchGet(ctx, keys, false)
+	if err != nil {
+		return fmt.Errorf("check existing items: %w", err)
+	}
+	return parallelN(len(round), putParallelism, func(j int) error {
+		i := round[j]
+		out, err := s.putOne(ctx, odds[i], standing[keys[j]], expire)
+		outcomes[i] = out
+		return err
+	})
+}
+
+// putParallelism bounds the PutItem requests one call has in flight.
+const putParallelism = 32
+
+// putOne writes o given the item standing at its key (nil: none).
+func (s *Store) putOne(ctx context.Context, o feed.Odds, cur feed.Item, expire time.Time) (store.Outcome, error) {
+	var lastErr error
+	retries := 0
+	// Each lost condition means another writer stored a version: at most
+	// MaxOddsVersions of them before the item is full.
+	for lost := 0; lost <= feed.MaxOddsVersions; {
+		in, out, err := s.oddsPut(o, cur, expire)
+		if err != nil || in == nil {
+			return out, err
+		}
+		_, err = s.put.PutItem(ctx, in)
+		if err == nil {
+			return out, nil
+		}
+		var ccf *types.ConditionalCheckFailedException
+		switch {
+		case errors.As(err, &ccf):
+			lost++
+			if cur, err = s.standing(ctx, o.Key(), ccf.Item); err != nil {
+				return store.NotStored, err
+			}
+			continue
+		case !retryable(err):
+			return store.NotStored, fmt.Errorf("put item: %w", err)
+		}
+		lastErr = err
+		if retries++; retries >= s.opts.MaxAttempts {
+			return store.NotStored, exhausted("put item", retries, 1, lastErr)
+		}
+		if err := s.backoff(ctx, retries-1); err != nil {
+			return store.NotStored, fmt.Errorf("put item: %w", err)
+		}
+	}
+	return store.NotStored, fmt.Errorf("put item %v: the item kept changing under the write", o.Key())
+}
+
+// oddsPut builds the conditional PutItem that stores o over cur (nil: the
+// key is new), and the outcome it has when it succeeds. in is nil when
+// nothing is to be written (a duplicate, or refused).
+func (s *Store) oddsPut(o feed.Odds, cur feed.Item, expire time.Time) (*dynamodb.PutItemInput, store.Outcome, error) {
+	in := &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.opts.Table),
+		ExpressionAttributeNames:            map[string]string{"#pk": feed.AttrPK},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	if cur == nil {
+		o.Version = 1
+		in.Item = toAV(feed.OddsItem(o, expire))
+		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
+		return in, store.Stored, nil
+	}
+	old, err := feed.DecodeOdds(cur)
+	if err != nil {
+		return nil, store.Refused, nil // something else holds the key; it stands
+	}
+	out, next, prior := store.ClassifyOdds(o, old, cur[feed.AttrPrior].S)
+	if out != store.Corrected {
+		return nil, out, nil
+	}
+	in.Item = toAV(feed.OddsItemVersion(next, expire, prior))
+	in.ConditionExpression = aws.String("#v = :v")
+	in.ExpressionAttributeNames = map[string]string{"#v": feed.AttrVersion}
+	in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(old.Version, 10)}}
+	return in, out, nil
+}
+
+// standing is the item at k after a lost condition: the one DynamoDB
+// returned with the failure, else read (strongly consistent). nil: none.
+func (s *Store) standing(ctx context.Context, k feed.Key, returned map[string]types.AttributeValue) (feed.Item, error) {
+	if len(returned) > 0 {
+		return fromAV(returned), nil
+	}
+	items, err := s.batchGet(ctx, []feed.Key{k}, false)
+	if err != nil {
+		return nil, fmt.Errorf("read item after a lost condition: %w", err)
+	}
+	return items[k], nil
 }
 
 // tableKeyNames are the key attributes of the table, for cursors.

@@ -61,9 +61,13 @@ const parallelism = 8
 
 // parallel runs fn(0..n-1) with at most parallelism at a time and returns
 // their errors joined.
-func parallel(n int, fn func(i int) error) error {
+func parallel(n int, fn func(i int) error) error { return parallelN(n, parallelism, fn) }
+
+// parallelN runs fn(0..n-1) with at most limit at a time and returns their
+// errors joined.
+func parallelN(n, limit int, fn func(i int) error) error {
 	errs := make([]error, n)
-	sem := make(chan struct{}, parallelism)
+	sem := make(chan struct{}, limit)
 	var wg sync.WaitGroup
 	for i := range n {
 		sem <- struct{}{}

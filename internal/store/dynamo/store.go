@@ -31,7 +31,7 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// MaxAttempts bounds the requests of one batch chunk (unprocessed
-	// items, throttling); 0 means 8.
+	// items, throttling) or of one item's write; 0 means 8.
 	MaxAttempts int
 	// BaseBackoff and MaxBackoff shape the exponential back-off with full
 	// jitter between those attempts; 0 means 20ms and 1s.
@@ -44,7 +44,7 @@ type Options struct {
 // Store is the DynamoDB feed store. It is safe for concurrent use.
 type Store struct {
 	db   *dynamodb.Client
-	bw   batchWriter
+	put  itemPutter
 	opts Options
 }
 
@@ -71,7 +71,7 @@ func New(client *dynamodb.Client, o Options) *Store {
 	if o.ScanPageSize <= 0 {
 		o.ScanPageSize = 1000
 	}
-	return &Store{db: client, bw: client, opts: o}
+	return &Store{db: client, put: client, opts: o}
 }
 
 // Close releases nothing: the client is the caller's.
