@@ -2,9 +2,13 @@
 // latest spread and odds, kept current from the WebSocket. Updates are
 // queued (conflated per game and provider) and applied once per animation
 // frame; the table has a fixed layout, so an update repaints only its cells.
+// A provider's price is only ever replaced by a newer one (later observedAt,
+// or a later version of the same tick: a correction); late ticks, older than
+// the one shown, never replace it.
 
 import { api, listAll } from './api.js';
 import { Stream } from './stream.js';
+import { newer, version } from './ticks.js';
 import { h, fmtOdds, fmtSpread, fmtTime, fmtDateTime, matchup } from './format.js';
 
 const FIELDS = [
@@ -78,10 +82,14 @@ export function board(main) {
     pendingGames.set(g.id, g);
     schedule();
   };
-  const queueOdds = (o) => {
+  // queueOdds keeps the newest odds per game and provider until the next
+  // frame. late: the stream says newer odds of this provider were streamed
+  // before, so it may only fill a row the board does not have yet.
+  const queueOdds = (o, late = false) => {
+    if (late && games.get(o.gameId)?.rows.has(o.provider)) return;
     const k = o.gameId + '|' + o.provider;
     const cur = pendingOdds.get(k);
-    if (!cur || Date.parse(o.observedAt) >= Date.parse(cur.observedAt)) pendingOdds.set(k, o);
+    if (!cur || newer(o, cur)) pendingOdds.set(k, o);
     schedule();
   };
 
@@ -187,13 +195,12 @@ export function board(main) {
       row = { odds: o, tr: h('tr'), cells: FIELDS.map(() => h('td', { className: 'num' })), updated: h('td', { className: 'num muted' }) };
       row.tr.append(h('td', { className: 'provider' }, o.provider), ...row.cells, row.updated);
       FIELDS.forEach(([f, fmt], i) => (row.cells[i].textContent = fmt(o[f])));
-      row.updated.textContent = fmtTime(o.observedAt);
       row.tr.dataset.provider = o.provider;
       e.rows.set(o.provider, row);
       relayout.add(e);
     } else {
       const prev = row.odds;
-      if (Date.parse(o.observedAt) < Date.parse(prev.observedAt)) return;
+      if (!newer(o, prev)) return; // older, or a version already shown
       const now = performance.now();
       FIELDS.forEach(([f, fmt], i) => {
         if (o[f] === prev[f]) return;
@@ -204,7 +211,14 @@ export function board(main) {
         flashed.set(td, now);
       });
       row.odds = o;
-      row.updated.textContent = fmtTime(o.observedAt);
+    }
+    row.updated.textContent = fmtTime(o.observedAt);
+    // A corrected price is marked subtly: a dotted time with a tooltip.
+    const corrected = version(o) > 1;
+    if (corrected || row.corrected) {
+      row.corrected = corrected;
+      row.updated.classList.toggle('corrected', corrected);
+      row.updated.title = corrected ? `corrected (version ${o.version})` : '';
     }
     applied++;
     lastUpdate = o.observedAt;
@@ -274,12 +288,12 @@ export function board(main) {
         for (const o of f.missed || []) queueOdds(o);
         for (const o of f.odds || []) queueOdds(o);
       } else if (f.type === 'odds' && f.odds) {
-        queueOdds(f.odds);
+        queueOdds(f.odds, f.late === true);
       }
     },
     onGap(gameId) {
       api(`/v1/games/${encodeURIComponent(gameId)}/odds/latest`)
-        .then((r) => (r.byProvider || []).forEach(queueOdds))
+        .then((r) => (r.byProvider || []).forEach((o) => queueOdds(o)))
         .catch(() => {});
     },
   }).start();

@@ -2,10 +2,13 @@
 // probabilities and overround from the latest prices, and the tick table.
 // It reads the reports API when reporting is configured and falls back to
 // the feed's own odds history otherwise; live ticks arrive over the stream.
+// Every tick goes in its place in time (a late one too), on the chart and in
+// the table; a correction replaces its tick's point and row.
 
 import { api, listAll, HTTPError } from './api.js';
 import { Stream } from './stream.js';
 import { lineChart, align } from './chart.js';
+import { compareTime, insertSorted, newer, seconds, tickKey, version } from './ticks.js';
 import { h, fmtOdds, fmtSpread, fmtPct, fmtTime, fmtDateTime, fmtAgo, impliedProbability, probabilities, matchup, message } from './format.js';
 
 const METRICS = {
@@ -77,21 +80,28 @@ export async function gamePage(main, id) {
     ),
   );
 
-  // history: provider -> points (oldest first), the chart's data.
+  // history: provider -> points sorted by observedAt (oldest first), the
+  // chart's data.
   const history = new Map();
   const latest = new Map(); // provider -> newest odds
-  const seen = new Set(); // provider|observedAt
+  const points = new Map(); // tickKey -> its point in history
   let chart = null;
   let chartProviders = [];
 
+  // addPoint puts a tick on the chart in its place in time, or replaces the
+  // point of an earlier version of it (a correction). It returns false when
+  // the tick is already there.
   const addPoint = (p, provider) => {
-    const k = provider + '|' + p.observedAt;
-    if (seen.has(k)) return false;
-    seen.add(k);
+    const k = tickKey(provider, p.observedAt);
+    const cur = points.get(k);
+    if (cur && version(p) <= version(cur)) return false;
     if (!history.has(provider)) history.set(provider, []);
-    history.get(provider).push(p);
-    const cur = latest.get(provider);
-    if (!cur || Date.parse(p.observedAt) >= Date.parse(cur.observedAt)) latest.set(provider, { ...p, provider });
+    const pts = history.get(provider);
+    if (cur) pts[pts.indexOf(cur)] = p;
+    else insertSorted(pts, p);
+    points.set(k, p);
+    const last = latest.get(provider);
+    if (!last || newer(p, last)) latest.set(provider, { ...p, provider });
     return true;
   };
 
@@ -105,15 +115,14 @@ export async function gamePage(main, id) {
     for (const o of odds.reverse()) addPoint(o, o.provider);
     chartNote.textContent = `Last ${HISTORY_HOURS} h from the feed store. Drag across the chart to zoom.`;
   }
-  for (const pts of history.values()) pts.sort((a, b) => Date.parse(a.observedAt) - Date.parse(b.observedAt));
 
   function drawChart() {
     const metric = METRICS[metricSel.value];
     const names = [...history.keys()].sort();
-    const data = align(names.map((n) => history.get(n).map((p) => [Date.parse(p.observedAt) / 1000, metric.value(p)])));
+    const data = align(names.map((n) => history.get(n).map((p) => [seconds(p.observedAt), metric.value(p)])));
     if (names.length === 0) {
       chart?.destroy();
-      chart = null;
+      chart = chartEl.plot = null;
       chartEl.replaceChildren(h('p', { className: 'notice' }, 'No odds in the last 24 hours.'));
       return;
     }
@@ -126,6 +135,7 @@ export async function gamePage(main, id) {
     chartProviders = names;
     chart = lineChart(chartEl, { names, data, yLabel: metric.label, yFormat: metric.fmt });
     chart.metric = metricSel.value;
+    chartEl.plot = chart; // what the browser test reads
   }
   metricSel.addEventListener('change', drawChart);
   resetBtn.addEventListener('click', () => chart?.setData(chart.data, true));
@@ -188,10 +198,14 @@ export async function gamePage(main, id) {
   }
   drawProbability();
 
-  const tickRow = (o) =>
-    h(
+  // The tick table, newest first: rows (tickKey -> tr) hold the tick they
+  // show as tr.odds.
+  const rows = new Map();
+  const tickRow = (o) => {
+    const corrected = version(o) > 1;
+    const tr = h(
       'tr',
-      null,
+      { className: corrected ? 'corrected' : '', title: corrected ? `corrected (version ${o.version})` : '', dataset: { provider: o.provider, observed: o.observedAt } },
       h('td', null, fmtTime(o.observedAt)),
       h('td', null, o.provider),
       h('td', { className: 'num' }, fmtSpread(o.awaySpread)),
@@ -200,18 +214,45 @@ export async function gamePage(main, id) {
       h('td', { className: 'num' }, fmtOdds(o.homeOdds)),
       h('td', { className: 'num muted' }, fmtTime(o.receivedAt)),
     );
+    tr.odds = o;
+    return tr;
+  };
+  // addTick shows a tick in its place in time, or replaces the row of an
+  // earlier version of it. A tick older than every row shown while older
+  // pages remain is left to "Load older ticks". append: the tick is from the
+  // next page, older than every row shown.
+  const addTick = (o, append = false) => {
+    const k = tickKey(o.provider, o.observedAt);
+    const cur = rows.get(k);
+    if (cur) {
+      if (version(o) <= version(cur.odds)) return;
+      const tr = tickRow(o);
+      cur.replaceWith(tr);
+      rows.set(k, tr);
+      return;
+    }
+    let before = null;
+    if (!append) {
+      before = ticksBody.firstElementChild;
+      while (before && !(before.odds && compareTime(before.odds.observedAt, o.observedAt) < 0)) before = before.nextElementSibling;
+      if (!before && cursor) return;
+    }
+    const tr = tickRow(o);
+    ticksBody.insertBefore(tr, before);
+    rows.set(k, tr);
+  };
   let cursor = '';
   async function loadTicks() {
     const page = await api(`/v1/games/${enc}/odds?limit=${TICKS_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    ticksBody.append(...page.odds.map(tickRow));
+    for (const o of page.odds) addTick(o, true);
     cursor = page.nextCursor || '';
     moreBtn.hidden = !cursor;
   }
   moreBtn.addEventListener('click', () => loadTicks().catch(() => {}));
   await loadTicks().catch((e) => message(ticksBody, `Could not load ticks: ${e.message}`, 'error'));
 
-  // Live: new ticks go on top of the table and onto the chart; the
-  // probabilities refresh at most once a second.
+  // Live: ticks go into the table and onto the chart in their place in time
+  // (a late one too); the probabilities refresh at most once a second.
   let redraw = false;
   let probTimer = 0;
   const scheduleProbability = () => {
@@ -229,9 +270,8 @@ export async function gamePage(main, id) {
       }
       const odds = f.type === 'odds' && f.odds ? [f.odds] : [...(f.missed || []), ...(f.odds || [])];
       for (const o of odds) {
-        if (!addPoint(o, o.provider)) continue;
-        if (f.type === 'odds') ticksBody.prepend(tickRow(o));
-        redraw = true;
+        addTick(o);
+        if (addPoint(o, o.provider)) redraw = true;
       }
       if (redraw) {
         redraw = false;

@@ -6,6 +6,7 @@
 // missed. The connection state is shown in the header badge.
 
 import { api } from './api.js';
+import { compareTime } from './ticks.js';
 
 const STALE_AFTER_MS = 10_000;
 const MAX_BACKOFF_MS = 15_000;
@@ -19,7 +20,7 @@ export class Stream {
     this.onGap = onGap;
     this.epoch = '';
     this.seq = new Map(); // gameId -> last seq
-    this.newest = new Map(); // gameId -> [ms, observedAt string]
+    this.newest = new Map(); // gameId -> newest observedAt
     this.attempt = 0;
     this.ws = null;
     this.downSince = Date.now();
@@ -94,15 +95,14 @@ export class Stream {
     if (this.epoch) {
       m.epoch = this.epoch;
       m.since = Object.fromEntries(this.seq);
-      m.sinceTime = Object.fromEntries([...this.newest].map(([id, [, at]]) => [id, at]));
+      m.sinceTime = Object.fromEntries(this.newest);
     }
     return m;
   }
 
   noteOdds(gameId, observedAt) {
-    const ms = Date.parse(observedAt);
     const cur = this.newest.get(gameId);
-    if (!cur || ms > cur[0]) this.newest.set(gameId, [ms, observedAt]);
+    if (!cur || compareTime(observedAt, cur) > 0) this.newest.set(gameId, observedAt);
   }
 
   track(f) {
