@@ -2,6 +2,7 @@ package broadcast
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -330,20 +331,20 @@ func TestReferenceClient(t *testing.T) {
 	e.putGame(game("g1", "soccer", feed.StatusClosed)) // not for the reference client
 	e.putOdds(o)
 	e.publish()
-	mod := odds("g1", "p", 3) // MODIFY of odds: not an insert
-	e.hub.Publish(feed.Change{Kind: feed.ChangeModify, NewOdds: &mod})
+	fix := o // a correction of o: the reference client gets it too
+	fix.AwayOdds, fix.Version, fix.ReceivedAt = 125, 2, o.ReceivedAt.Add(time.Second)
+	e.hub.Publish(feed.Change{Kind: feed.ChangeModify, Key: fix.Key(), Version: 2, NewOdds: &fix, OldOdds: &o})
 	e.putOdds(odds("g1", "p", 4))
 	e.publish()
 
-	want := fmt.Sprintf(`{"gameId":"g1","away":2.5,"home":-2.5,"awayOdds":120,"homeOdds":-140,"date":%q}`,
-		o.ObservedAt.Truncate(time.Millisecond).Format(feed.ReferenceDateLayout))
-	if got := string(readRaw(t, ref)); got != want {
-		t.Fatalf("reference frame\n got %s\nwant %s", got, want)
-	}
-	want4 := fmt.Sprintf(`{"gameId":"g1","away":1.5,"home":-1.5,"awayOdds":104,"homeOdds":-114,"date":%q}`,
-		odds("g1", "p", 4).ObservedAt.Format(feed.ReferenceDateLayout))
-	if got := string(readRaw(t, ref)); got != want4 {
-		t.Fatalf("second reference frame\n got %s\nwant %s", got, want4)
+	// As the reference's StreamConsumer pushed it: date is the item's
+	// CREATED, the epoch second the server received it.
+	for i, w := range []feed.Odds{o, fix, odds("g1", "p", 4)} {
+		want := fmt.Sprintf(`{"gameId":"g1","away":%v,"home":%v,"awayOdds":%d,"homeOdds":%d,"date":%d}`,
+			w.AwaySpread, w.HomeSpread, w.AwayOdds, w.HomeOdds, w.ReceivedAt.Unix())
+		if got := string(readRaw(t, ref)); got != want {
+			t.Fatalf("reference frame %d\n got %s\nwant %s", i, got, want)
+		}
 	}
 	// The envelope client got the game, both odds and the modify.
 	for _, typ := range []string{"game", "odds", "odds", "odds"} {
@@ -370,20 +371,53 @@ func waitFor(t *testing.T, cond func() bool) {
 func ptr[T any](v T) *T { return &v }
 
 func TestPing(t *testing.T) {
-	e := newEnv(t, Options{PingInterval: 50 * time.Millisecond, WriteTimeout: 100 * time.Millisecond})
+	// A ping is answered by the peer's reader: the pong timeout
+	// (max(PingInterval, WriteTimeout)) is generous, so that a loaded
+	// machine under -race does not drop the reading client for answering
+	// late; the pings are frequent, so the reading one answers many of them
+	// before the deaf one is dropped.
+	e := newEnv(t, Options{PingInterval: 20 * time.Millisecond, WriteTimeout: 2 * time.Second})
 	live := dial(t, e.url, nil)
+	frames := make(chan frame, 16)
 	go func() { // reading answers pings
 		for {
-			if _, _, err := live.Read(context.Background()); err != nil {
+			_, b, err := live.Read(context.Background())
+			if err != nil {
+				close(frames)
 				return
 			}
+			var f frame
+			_ = json.Unmarshal(b, &f)
+			frames <- f
 		}
 	}()
 	deaf := dial(t, e.url, nil) // never reads, so never answers a ping
-	_ = deaf
 	waitFor(t, func() bool { return e.hub.Stats().Clients == 2 })
+	// The deaf client is dropped once its first ping times out. The live
+	// one, connected earlier, was pinged as often and as long: had it not
+	// answered, it would have been dropped first.
 	waitFor(t, func() bool { return e.hub.Stats().Clients == 1 })
-	time.Sleep(300 * time.Millisecond)
+	// The one left is the reading one: it still gets answers...
+	send(t, live, map[string]any{"type": "sync"})
+	select {
+	case f, ok := <-frames:
+		if !ok || f.Type != "error" {
+			t.Fatalf("reading client after the deaf one was dropped: got %+v (open %v), want the sync point's answer", f, ok)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading client got no answer after the deaf one was dropped")
+	}
+	// ...and the deaf one's connection was closed by the hub.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		if _, _, err := deaf.Read(ctx); err != nil {
+			if ctx.Err() != nil {
+				t.Fatal("the deaf client's connection is still open")
+			}
+			break
+		}
+	}
 	if n := e.hub.Stats().Clients; n != 1 {
 		t.Fatalf("clients = %d, want the reading one kept", n)
 	}
