@@ -30,20 +30,26 @@
 // seq unused for that client. Games named in sinceTime are covered by `all`
 // even when this hub has not seen them yet. Then, per change:
 //
-//	{"type":"odds","epoch":"..","gameId":"g1","seq":N,"odds":{..}}
+//	{"type":"odds","epoch":"..","gameId":"g1","seq":N,"odds":{..},"late":true,"correction":true}
 //	{"type":"game","epoch":"..","gameId":"g1","seq":N,"game":{..}}
 //
 // seq is per game, dense from 1 within one epoch (one hub lifetime). A bad
-// request gets {"type":"error","epoch":"..","message":".."}.
+// request gets {"type":"error","epoch":"..","message":".."}. Every odds
+// version the stream delivers is pushed once, in the order it arrives:
+// "late" (omitted when false) marks one older than the newest the hub had
+// for its game and provider, which is not the current price; "correction"
+// marks a version after the first of the same (game, provider, observedAt).
+// docs/protocol.md is the protocol for client authors.
 //
 // A connection made with ?client=<id> is an AWS reference client: it is
-// subscribed to all and gets each odds INSERT as exactly
-// {"gameId","away","home","awayOdds","homeOdds","date"}, nothing else.
+// subscribed to all and gets each odds version as exactly
+// {"gameId","away","home","awayOdds","homeOdds","date"} (date: the item's
+// CREATED, epoch seconds), nothing else.
 //
 // Every message is encoded once and the same bytes are queued to every
 // client. Each client has a writer goroutine and a queue bounded in bytes:
 // past Options.QueueBytes its queued odds are conflated to the newest per
-// game (a seq gap tells the client; it may resubscribe with since), past
+// game and provider (a seq gap tells the client; it may resubscribe with since), past
 // Options.HardQueueBytes it is closed with StatusPolicyViolation and
 // "client too slow". Publish never waits on a client.
 //
