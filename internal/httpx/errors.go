@@ -17,6 +17,12 @@ var (
 	// ErrBodyRead: the request body could not be read (the client went
 	// away or sent a broken body).
 	ErrBodyRead = errors.New("read request body")
+	// ErrBadEncoding: the body is not valid in its Content-Encoding (a
+	// corrupt gzip stream).
+	ErrBadEncoding = errors.New("bad content encoding")
+	// ErrUnsupportedEncoding: the body has a Content-Encoding the server
+	// does not decode.
+	ErrUnsupportedEncoding = errors.New("unsupported content encoding")
 )
 
 // statusRule maps one error kind to a status and a problem type.
@@ -34,6 +40,8 @@ var statusTable = []statusRule{
 	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, TypeTooLarge},
 	{ErrMalformedJSON, http.StatusBadRequest, TypeMalformed},
 	{ErrBodyRead, http.StatusBadRequest, TypeBlank},
+	{ErrBadEncoding, http.StatusBadRequest, TypeBlank},
+	{ErrUnsupportedEncoding, http.StatusUnsupportedMediaType, TypeBlank},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, TypeUnavailable},
 	{context.Canceled, http.StatusServiceUnavailable, TypeUnavailable},
 }

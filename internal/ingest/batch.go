@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"cmp"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -56,20 +57,21 @@ func (b *batch) drop(bad func(o feed.Odds) bool) {
 
 // report is what became of a batch.
 type report struct {
-	Stored           int   `json:"stored"`
-	Duplicates       int   `json:"duplicates"`
-	Conflicts        int   `json:"conflicts"`
-	Invalid          int   `json:"invalid"`
-	StoredIndices    []int `json:"storedIndices"`
-	DuplicateIndices []int `json:"duplicateIndices"`
-	NotStoredIndices []int `json:"notStoredIndices,omitempty"`
+	Stored           int
+	Duplicates       int
+	Corrected        int
+	Invalid          int
+	StoredIndices    []int
+	DuplicateIndices []int
+	CorrectedIndices []int
+	NotStoredIndices []int
 }
 
 // result is the 200 body of POST /v1/odds.
 type result struct {
 	Stored     int           `json:"stored"`
 	Duplicates int           `json:"duplicates"`
-	Conflicts  int           `json:"conflicts"`
+	Corrected  int           `json:"corrected"`
 	Results    []itemOutcome `json:"results,omitempty"`
 }
 
@@ -79,20 +81,29 @@ type itemOutcome struct {
 	Outcome string `json:"outcome"`
 }
 
-// conflictReason is the reason given for an item whose key is already
-// recorded with other values.
-const conflictReason = "already recorded with different values"
+// result returns the 200 body of a batch: the counts, and the outcome of
+// each item that was not newly stored, by index.
+func (rep report) result() result {
+	res := result{Stored: rep.Stored, Duplicates: rep.Duplicates, Corrected: rep.Corrected}
+	for _, i := range rep.DuplicateIndices {
+		res.Results = append(res.Results, itemOutcome{Index: i, Outcome: store.Duplicate.String()})
+	}
+	for _, i := range rep.CorrectedIndices {
+		res.Results = append(res.Results, itemOutcome{Index: i, Outcome: store.Corrected.String()})
+	}
+	slices.SortFunc(res.Results, func(x, y itemOutcome) int { return cmp.Compare(x.Index, y.Index) })
+	return res
+}
+
+// refusedReason is the reason given for a correction of an odds that has
+// no versions left (the first and its corrections: feed.MaxOddsVersions).
+var refusedReason = fmt.Sprintf("has been corrected %d times; no more versions are kept", feed.MaxOddsVersions-1)
 
 // finish reports a batch after PutOdds: outcomes[i] is what became of
 // b.odds[i] and storeErr the error of PutOdds, if any. ok writes the
 // success response (every item durable and none refused).
 func (h *Handler) finish(w http.ResponseWriter, r *http.Request, b *batch, outcomes []store.Outcome, storeErr error, ok func(report)) {
-	rep := report{StoredIndices: []int{}, DuplicateIndices: []int{}}
-	invalidItems := map[int]struct{}{}
-	for _, e := range b.errs {
-		invalidItems[*e.Index] = struct{}{}
-	}
-	rep.Invalid = len(invalidItems)
+	rep := report{StoredIndices: []int{}, DuplicateIndices: []int{}, CorrectedIndices: []int{}}
 	for i := range b.odds {
 		out := store.NotStored
 		if i < len(outcomes) {
@@ -106,13 +117,20 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, b *batch, outco
 		case store.Duplicate:
 			rep.Duplicates++
 			rep.DuplicateIndices = append(rep.DuplicateIndices, idx)
-		case store.Conflict:
-			rep.Conflicts++
-			b.fail(idx, "observedAt", conflictReason)
+		case store.Corrected:
+			rep.Corrected++
+			rep.CorrectedIndices = append(rep.CorrectedIndices, idx)
+		case store.Refused:
+			b.fail(idx, "observedAt", refusedReason)
 		default:
 			rep.NotStoredIndices = append(rep.NotStoredIndices, idx)
 		}
 	}
+	invalidItems := map[int]struct{}{}
+	for _, e := range b.errs {
+		invalidItems[*e.Index] = struct{}{}
+	}
+	rep.Invalid = len(invalidItems)
 	slices.SortStableFunc(b.errs, func(x, y httpx.FieldError) int { return cmp.Compare(*x.Index, *y.Index) })
 
 	switch {
@@ -129,11 +147,11 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, b *batch, outco
 		w.Header().Set("Retry-After", "1")
 		httpx.WriteProblem(w, r, httpx.Problem{Type: httpx.TypeUnavailable, Status: http.StatusServiceUnavailable,
 			Detail: "the store failed: the items in notStoredIndices were not stored and may be retried; " +
-				"those in storedIndices and duplicateIndices are durable",
+				"those in storedIndices, duplicateIndices and correctedIndices are durable",
 			Errors: b.errs, Extensions: rep.extensions()})
 	case len(b.errs) > 0:
 		httpx.WriteProblem(w, r, httpx.Problem{Type: httpx.TypeInvalidInput, Status: http.StatusUnprocessableEntity,
-			Detail: "some items were refused (see errors); the items in storedIndices and duplicateIndices are durable",
+			Detail: "some items were refused (see errors); the items in storedIndices, duplicateIndices and correctedIndices are durable",
 			Errors: b.errs, Extensions: rep.extensions()})
 	default:
 		ok(rep)
@@ -144,10 +162,11 @@ func (rep report) extensions() map[string]any {
 	m := map[string]any{
 		"stored":           rep.Stored,
 		"duplicates":       rep.Duplicates,
-		"conflicts":        rep.Conflicts,
+		"corrected":        rep.Corrected,
 		"invalid":          rep.Invalid,
 		"storedIndices":    rep.StoredIndices,
 		"duplicateIndices": rep.DuplicateIndices,
+		"correctedIndices": rep.CorrectedIndices,
 	}
 	if rep.NotStoredIndices != nil {
 		m["notStoredIndices"] = rep.NotStoredIndices

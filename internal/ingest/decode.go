@@ -1,13 +1,13 @@
 package ingest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,14 +20,6 @@ type envelope struct {
 	Provider *string           `json:"provider"`
 	Odds     []json.RawMessage `json:"odds"`
 }
-
-// Sentinels mark numbers absent from an item (encoding/json leaves absent
-// fields alone), so "is required" needs no pointer per field.
-const missingInt = math.MinInt
-
-var missingFloat = math.NaN()
-
-func isMissingFloat(f float64) bool { return f != f }
 
 // readEnvelope reads and decodes a batch body, checks its size and item
 // count, and writes the problem (400, 413, 422) when it fails.
@@ -77,19 +69,6 @@ func writeDecodeError(w http.ResponseWriter, r *http.Request, err error, shape s
 	httpx.WriteProblem(w, r, httpx.Problem{Type: httpx.TypeMalformed, Status: http.StatusBadRequest, Detail: detail})
 }
 
-// itemDecodeError turns the error of decoding one item into a field error:
-// "must be a number" and the like for a wrong type.
-func itemDecodeError(err error) (field, reason string) {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		if te.Field == "" {
-			return "", "must be an object"
-		}
-		return te.Field, typeReason(te)
-	}
-	return "", "is not valid JSON" // cannot happen: the envelope was valid
-}
-
 func typeReason(te *json.UnmarshalTypeError) string {
 	t := te.Type
 	for t != nil && t.Kind() == reflect.Pointer {
@@ -119,11 +98,6 @@ func typeReason(te *json.UnmarshalTypeError) string {
 	return "has the wrong type"
 }
 
-// isNull reports whether a raw item is JSON null.
-func isNull(raw json.RawMessage) bool {
-	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
-}
-
 // refLayouts are the time forms of the AWS reference ("2021-11-20 16:00",
 // "2021-11-20 20:30:15.238", taken as UTC) after RFC 3339.
 var refLayouts = []string{
@@ -134,13 +108,26 @@ var refLayouts = []string{
 	"2006-01-02T15:04",
 }
 
-// parseRefTime parses a reference-form time: RFC 3339, or one of the
-// zone-less forms in UTC.
+// parseRefTime parses a reference-form time: RFC 3339, one of the
+// zone-less forms in UTC, or a Unix time (the reference stamps its stream
+// records' date with CREATED, Unix seconds; past 1e11 it is taken as
+// milliseconds, JavaScript's Date.now()).
 func parseRefTime(s string) (time.Time, bool) {
 	for _, l := range refLayouts {
 		if t, err := time.Parse(l, s); err == nil {
 			return t.UTC(), true
 		}
 	}
-	return time.Time{}, false
+	if !numeric(s) {
+		return time.Time{}, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f > 1e14 {
+		return time.Time{}, false
+	}
+	if f > 1e11 {
+		f /= 1000
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), true
 }

@@ -6,11 +6,15 @@
 // provider of stored odds is the authenticated principal.
 //
 // Batch policy: the valid items of a request are stored even when others are
-// bad. 200 means every item is durable (new or a duplicate of what was
-// already stored); 422 lists the bad items (invalid, unknown game, or a
-// conflict with an already recorded quote) and says which indices were
-// stored; 503 (with Retry-After) means the store failed and lists which
-// indices are durable and which are not, so a provider retries only those.
+// bad. 200 means every item is durable (new, a duplicate of what was already
+// stored, or a correction: the same key with other values, stored as a new
+// version); 422 lists the bad items (invalid, unknown game, or a correction
+// of an odds that has no versions left) and says which indices were stored;
+// 503 (with Retry-After) means the store failed and lists which indices are
+// durable and which are not, so a provider retries only those.
+//
+// Bodies may be gzip-compressed (Content-Encoding: gzip); the size limit
+// applies to the decompressed body.
 package ingest
 
 import (

@@ -142,9 +142,11 @@ type problem struct {
 	Errors           []perr `json:"errors"`
 	Stored           int    `json:"stored"`
 	Duplicates       int    `json:"duplicates"`
-	Conflicts        int    `json:"conflicts"`
+	Corrected        int    `json:"corrected"`
+	Invalid          int    `json:"invalid"`
 	StoredIndices    []int  `json:"storedIndices"`
 	DuplicateIndices []int  `json:"duplicateIndices"`
+	CorrectedIndices []int  `json:"correctedIndices"`
 	NotStoredIndices []int  `json:"notStoredIndices"`
 }
 

@@ -11,16 +11,15 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/store"
 )
 
-// oddsIn is one item of POST /v1/odds. Numbers start as sentinels so an
-// absent one is reported as required rather than taken as 0.
+// oddsIn is one item of POST /v1/odds.
 type oddsIn struct {
-	GameID     string  `json:"gameId"`
-	Provider   *string `json:"provider"`
-	ObservedAt string  `json:"observedAt"`
-	AwaySpread float64 `json:"awaySpread"`
-	HomeSpread float64 `json:"homeSpread"`
-	AwayOdds   int     `json:"awayOdds"`
-	HomeOdds   int     `json:"homeOdds"`
+	GameID     textMember `json:"gameId"`
+	Provider   textMember `json:"provider"`
+	ObservedAt timeMember `json:"observedAt"`
+	AwaySpread numMember  `json:"awaySpread"`
+	HomeSpread numMember  `json:"homeSpread"`
+	AwayOdds   numMember  `json:"awayOdds"`
+	HomeOdds   numMember  `json:"homeOdds"`
 }
 
 func sameName(s string) string { return s }
@@ -65,72 +64,38 @@ func (h *Handler) postOdds(w http.ResponseWriter, r *http.Request) {
 	if len(b.odds) > 0 {
 		outcomes, err = h.s.PutOdds(r.Context(), b.odds)
 	}
-	h.finish(w, r, b, outcomes, err, func(rep report) {
-		res := result{Stored: rep.Stored, Duplicates: rep.Duplicates, Conflicts: rep.Conflicts}
-		for _, i := range rep.DuplicateIndices {
-			res.Results = append(res.Results, itemOutcome{Index: i, Outcome: store.Duplicate.String()})
-		}
-		httpx.WriteJSON(w, http.StatusOK, res)
-	})
+	h.finish(w, r, b, outcomes, err, func(rep report) { httpx.WriteJSON(w, http.StatusOK, rep.result()) })
 }
 
 // decodeOdds decodes and validates one item. provider is the authenticated
 // provider; an item naming another one is refused unless admin is set.
 func decodeOdds(raw json.RawMessage, provider string, admin bool, now time.Time) (feed.Odds, feed.FieldErrors) {
-	if isNull(raw) {
-		return feed.Odds{}, feed.FieldErrors{{Field: "", Reason: "must be an object"}}
+	var in oddsIn
+	if errs := decodeItem(raw, &in); errs != nil {
+		return feed.Odds{}, errs
 	}
-	in := oddsIn{AwaySpread: missingFloat, HomeSpread: missingFloat, AwayOdds: missingInt, HomeOdds: missingInt}
-	var errs feed.FieldErrors
-	if err := json.Unmarshal(raw, &in); err != nil {
-		// encoding/json decodes the other fields and reports the first
-		// mistyped one: name it, and go on checking the rest.
-		f, reason := itemDecodeError(err)
-		errs = append(errs, feed.FieldError{Field: f, Reason: reason})
-		if f == "" {
-			return feed.Odds{}, errs
-		}
+	var c checker
+	o := feed.Odds{Provider: provider, ReceivedAt: now}
+	if c.usable("gameId", in.GameID.member, false) {
+		o.GameID = in.GameID.v
 	}
-	o := feed.Odds{GameID: in.GameID, Provider: provider, AwaySpread: in.AwaySpread, HomeSpread: in.HomeSpread,
-		AwayOdds: in.AwayOdds, HomeOdds: in.HomeOdds, ReceivedAt: now}
-	if in.Provider != nil && *in.Provider != provider {
-		if !admin {
-			errs = append(errs, feed.FieldError{Field: "provider", Reason: "must be the authenticated provider " + provider})
+	if c.usable("provider", in.Provider.member, false) && in.Provider.v != provider {
+		if admin {
+			o.Provider = in.Provider.v // admins may write on a provider's behalf
 		} else {
-			o.Provider = *in.Provider
+			c.fail("provider", "must be the authenticated provider "+provider)
 		}
 	}
-	if in.ObservedAt != "" {
-		t, err := time.Parse(time.RFC3339Nano, in.ObservedAt)
-		if err != nil && !hasField(errs, "observedAt") {
-			errs = append(errs, feed.FieldError{Field: "observedAt", Reason: "must be an RFC 3339 time such as 2026-11-20T20:30:15.238Z"})
-		}
-		o.ObservedAt = t.UTC()
-	}
-	missing := func(name string, absent bool) {
-		if absent && !hasField(errs, name) {
-			errs = append(errs, feed.FieldError{Field: name, Reason: "is required"})
-		}
-	}
-	missing("awaySpread", isMissingFloat(in.AwaySpread))
-	missing("homeSpread", isMissingFloat(in.HomeSpread))
-	missing("awayOdds", in.AwayOdds == missingInt)
-	missing("homeOdds", in.HomeOdds == missingInt)
-	for _, e := range o.Validate(now) {
-		if !hasField(errs, e.Field) {
-			errs = append(errs, e)
-		}
-	}
-	return o, errs
+	o.ObservedAt, _ = c.time("observedAt", in.ObservedAt, parseRFC3339,
+		"must be an RFC 3339 time such as 2026-11-20T20:30:15.238Z")
+	c.quote(&o, in.AwaySpread, in.HomeSpread, in.AwayOdds, in.HomeOdds)
+	c.validated(o.Validate(now))
+	return o, c.errs
 }
 
-func hasField(errs feed.FieldErrors, field string) bool {
-	for _, e := range errs {
-		if e.Field == field {
-			return true
-		}
-	}
-	return false
+func parseRFC3339(s string) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t.UTC(), err == nil
 }
 
 // checkGames refuses the valid items of b whose game does not exist. Known

@@ -78,7 +78,11 @@ func TestPostOddsBadInput(t *testing.T) {
 		{name: "two bad fields", body: batch(with(0, func(m map[string]any) { m["awayOdds"] = 5; m["homeSpread"] = 0.3 }), good(1)),
 			status: 422, fields: []string{"0.homeSpread", "0.awayOdds"}, stored: []int{1}},
 		{name: "wrong type and other errors", body: batch(with(0, func(m map[string]any) { m["awayOdds"] = true; m["observedAt"] = "x"; delete(m, "homeOdds") }), good(1)),
-			status: 422, fields: []string{"0.awayOdds", "0.observedAt", "0.homeOdds"}, reason: "must be a number", stored: []int{1}},
+			status: 422, fields: []string{"0.observedAt", "0.awayOdds", "0.homeOdds"}, reason: "must be a number", stored: []int{1}},
+		{name: "number not a number in a string", body: batch(good(0), with(1, func(m map[string]any) { m["homeSpread"] = "NaN" })),
+			status: 422, fields: []string{"1.homeSpread"}, reason: "must be a number", stored: []int{0}},
+		{name: "number out of range", body: batch(good(0), `{"gameId":"g1","observedAt":"2026-01-01T00:00:00Z","awaySpread":1e400,"homeSpread":-3,"awayOdds":-110,"homeOdds":-110}`),
+			status: 422, fields: []string{"1.awaySpread"}, reason: "out of range", stored: []int{0}},
 		{name: "null item", body: batch(good(0), `null`, good(2)), status: 422, fields: []string{"1."}, reason: "must be an object", stored: []int{0, 2}},
 		{name: "item of another provider", body: batch(good(0), with(1, func(m map[string]any) { m["provider"] = "other" })),
 			status: 422, fields: []string{"1.provider"}, stored: []int{0}},
@@ -145,7 +149,7 @@ func TestPostOddsSuccess(t *testing.T) {
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
-	if got := strings.TrimSpace(rec.Body.String()); got != `{"stored":2,"duplicates":0,"conflicts":0}` {
+	if got := strings.TrimSpace(rec.Body.String()); got != `{"stored":2,"duplicates":0,"corrected":0}` {
 		t.Fatalf("body %s", got)
 	}
 	o := e.odds("g2")
@@ -154,7 +158,7 @@ func TestPostOddsSuccess(t *testing.T) {
 	}
 }
 
-func TestPostOddsDuplicateAndConflict(t *testing.T) {
+func TestPostOddsDuplicateAndCorrection(t *testing.T) {
 	e := newEnv(t, envOpt{})
 	e.putGame("g1")
 	at := time.Now().Add(-time.Minute)
@@ -169,7 +173,7 @@ func TestPostOddsDuplicateAndConflict(t *testing.T) {
 		if rec.Code != 200 {
 			t.Fatalf("%d %s", rec.Code, rec.Body)
 		}
-		want := `{"stored":1,"duplicates":1,"conflicts":0,"results":[{"index":1,"outcome":"duplicate"}]}`
+		want := `{"stored":1,"duplicates":1,"corrected":0,"results":[{"index":1,"outcome":"duplicate"}]}`
 		if got := strings.TrimSpace(rec.Body.String()); got != want {
 			t.Fatalf("body %s, want %s", got, want)
 		}
@@ -178,25 +182,22 @@ func TestPostOddsDuplicateAndConflict(t *testing.T) {
 		}
 	})
 
-	t.Run("conflict", func(t *testing.T) {
+	// A different value for a recorded key is a correction: a success, and
+	// posting any version again exactly is a duplicate. (The versions
+	// themselves are the store's; see storetest.)
+	t.Run("correction", func(t *testing.T) {
 		changed := first
 		changed.AwayOdds = +120
 		fresh := goodItem("g1", at.Add(2*time.Second))
-		p := decodeProblem(t, e.do(http.MethodPost, "/v1/odds", e.provider, batch(fresh.json(), changed.json())), 422)
-		if got := p.fields(); !slices.Equal(got, []string{"1.observedAt"}) || !strings.Contains(p.Errors[0].Reason, "already recorded") {
-			t.Fatalf("errors %+v", p.Errors)
+		rec := e.do(http.MethodPost, "/v1/odds", e.provider, batch(fresh.json(), changed.json()))
+		want := `{"stored":1,"duplicates":0,"corrected":1,"results":[{"index":1,"outcome":"corrected"}]}`
+		if got := strings.TrimSpace(rec.Body.String()); rec.Code != 200 || got != want {
+			t.Fatalf("%d %s, want %s", rec.Code, got, want)
 		}
-		if p.Conflicts != 1 || p.Stored != 1 || !slices.Equal(p.StoredIndices, []int{0}) {
-			t.Fatalf("counts %+v", p)
-		}
-		// The first quote stands.
-		for _, o := range e.odds("g1") {
-			if o.ObservedAt.Equal(first.ObservedAt.UTC()) && o.AwayOdds != -110 {
-				t.Fatalf("conflicting quote overwrote the first: %+v", o)
-			}
-		}
-		if n := len(e.odds("g1")); n != 3 {
-			t.Fatalf("%d odds stored, want 3", n)
+		rec = e.do(http.MethodPost, "/v1/odds", e.provider, batch(changed.json(), first.json()))
+		want = `{"stored":0,"duplicates":2,"corrected":0,"results":[{"index":0,"outcome":"duplicate"},{"index":1,"outcome":"duplicate"}]}`
+		if got := strings.TrimSpace(rec.Body.String()); rec.Code != 200 || got != want {
+			t.Fatalf("re-post of both versions: %d %s, want %s", rec.Code, got, want)
 		}
 	})
 }

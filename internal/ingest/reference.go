@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -18,16 +17,16 @@ import (
 //	 "gameDate":"2021-11-20 16:00","type":"game-soccer","isOpen":true,"away":3,"home":-3,
 //	 "awayOdds":-110,"homeOdds":-110,"date":"2021-11-20 20:30:15.238"}
 type refIn struct {
-	Summary  *string `json:"summary"`
-	GameID   string  `json:"gameId"`
-	GameDate *string `json:"gameDate"`
-	Type     *string `json:"type"`
-	IsOpen   *bool   `json:"isOpen"`
-	Away     float64 `json:"away"`
-	Home     float64 `json:"home"`
-	AwayOdds int     `json:"awayOdds"`
-	HomeOdds int     `json:"homeOdds"`
-	Date     string  `json:"date"`
+	Summary  textMember `json:"summary"`
+	GameID   textMember `json:"gameId"`
+	GameDate timeMember `json:"gameDate"`
+	Type     textMember `json:"type"`
+	IsOpen   boolMember `json:"isOpen"`
+	Away     numMember  `json:"away"`
+	Home     numMember  `json:"home"`
+	AwayOdds numMember  `json:"awayOdds"`
+	HomeOdds numMember  `json:"homeOdds"`
+	Date     timeMember `json:"date"`
 }
 
 // refSuccess is the reference's 200 body, a JSON string.
@@ -71,40 +70,39 @@ func (h *Handler) putFeeds(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.o.Now().UTC()
 	b := newBatch(len(env.Odds), refField)
-	games := make([]feed.Game, 0, len(env.Odds)) // games[i] is the game of b.odds[i]
+	games := make([]gameWrite, 0, len(env.Odds)) // games[i] is the game of b.odds[i]
 	pending := map[string]feed.Game{}            // latest game content of this request, by id
 	for i, raw := range env.Odds {
-		in, errs := decodeRef(raw)
-		if len(errs) > 0 {
+		var in refIn
+		if errs := decodeItem(raw, &in); errs != nil {
 			b.failAll(i, errs)
 			continue
 		}
-		base, found, err := h.baseGame(r, in.GameID, pending)
-		if err != nil {
-			h.storeFailed(w, r, "get game", err)
-			return
+		c := checker{name: refField}
+		o := in.odds(&c, p.Name, now)
+		base, found := feed.Game{}, false
+		if len(c.errs) == 0 { // a refused item costs no read: its game's errors do not depend on the stored game
+			var err error
+			if base, found, err = h.baseGame(r, o.GameID, pending); err != nil {
+				h.storeFailed(w, r, "get game", err)
+				return
+			}
 		}
-		g, gerrs := refGame(in, base, found, now)
-		o, oerrs := refOdds(in, p.Name, now)
-		if errs := append(gerrs, oerrs...); len(errs) > 0 {
-			b.failAll(i, dedupe(errs))
+		g, create := in.game(&c, base, found, o.ObservedAt, now)
+		if len(c.errs) > 0 {
+			b.failAll(i, c.errs)
 			continue
 		}
 		pending[g.ID] = g
-		games = append(games, g)
+		games = append(games, gameWrite{g: g, createOnly: create})
 		b.add(i, o)
 	}
 	// Games first, so no odds are stored for a game that does not exist.
-	for _, g := range games {
-		if cached, ok := h.games.get(g.ID); ok && cached.SameContent(g) {
-			continue
-		}
-		stored, _, err := h.s.PutGame(r.Context(), g)
-		if err != nil {
+	for _, gw := range games {
+		if err := h.writeGame(r, gw); err != nil {
 			h.finish(w, r, b, nil, err, nil)
 			return
 		}
-		h.games.put(stored)
 	}
 	var outcomes []store.Outcome
 	var err error
@@ -112,6 +110,32 @@ func (h *Handler) putFeeds(w http.ResponseWriter, r *http.Request) {
 		outcomes, err = h.s.PutOdds(r.Context(), b.odds)
 	}
 	h.finish(w, r, b, outcomes, err, func(report) { httpx.WriteJSON(w, http.StatusOK, refSuccess) })
+}
+
+// gameWrite is a game an item of /feeds describes. createOnly marks a game
+// made up from a quote alone (see refIn.game): it is written only when the
+// game still does not exist, never over one.
+type gameWrite struct {
+	g          feed.Game
+	createOnly bool
+}
+
+// writeGame writes the game of an item unless it is already stored with
+// this content.
+func (h *Handler) writeGame(r *http.Request, gw gameWrite) error {
+	if cached, ok := h.games.get(gw.g.ID); ok && cached.SameContent(gw.g) {
+		return nil
+	}
+	if gw.createOnly {
+		if _, found, err := h.storedGame(r, gw.g.ID); err != nil || found {
+			return err
+		}
+	}
+	stored, _, err := h.s.PutGame(r.Context(), gw.g)
+	if err == nil {
+		h.games.put(stored)
+	}
+	return err
 }
 
 // baseGame returns the current content of a game: from this request, the
@@ -126,6 +150,11 @@ func (h *Handler) baseGame(r *http.Request, id string, pending map[string]feed.G
 	if feed.ValidateID(id) != "" {
 		return feed.Game{}, false, nil
 	}
+	return h.storedGame(r, id)
+}
+
+// storedGame reads a game from the store, caching it when found.
+func (h *Handler) storedGame(r *http.Request, id string) (feed.Game, bool, error) {
 	g, err := h.s.GetGame(r.Context(), id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -137,110 +166,74 @@ func (h *Handler) baseGame(r *http.Request, id string, pending map[string]feed.G
 	return g, true, nil
 }
 
-func decodeRef(raw json.RawMessage) (refIn, feed.FieldErrors) {
-	if isNull(raw) {
-		return refIn{}, feed.FieldErrors{{Field: "", Reason: "must be an object"}}
+// odds maps an item's quote: away and home are the spreads, date the
+// observation time. Errors are named by domain field (refField renames
+// them).
+func (in refIn) odds(c *checker, provider string, now time.Time) feed.Odds {
+	o := feed.Odds{Provider: provider, ReceivedAt: now}
+	if c.usable("gameId", in.GameID.member, false) {
+		o.GameID = in.GameID.v
 	}
-	in := refIn{Away: missingFloat, Home: missingFloat, AwayOdds: missingInt, HomeOdds: missingInt}
-	var errs feed.FieldErrors
-	if err := json.Unmarshal(raw, &in); err != nil {
-		f, reason := itemDecodeError(err)
-		errs = append(errs, feed.FieldError{Field: f, Reason: reason})
-		if f == "" {
-			return in, errs
-		}
-	}
-	for _, m := range []struct {
-		name   string
-		absent bool
-	}{{"away", isMissingFloat(in.Away)}, {"home", isMissingFloat(in.Home)},
-		{"awayOdds", in.AwayOdds == missingInt}, {"homeOdds", in.HomeOdds == missingInt}} {
-		if m.absent && !hasField(errs, m.name) {
-			errs = append(errs, feed.FieldError{Field: m.name, Reason: "is required"})
-		}
-	}
-	return in, errs
+	o.ObservedAt, _ = c.time("observedAt", in.Date, parseRefTime,
+		"must be a time like 2021-11-20 20:30:15.238 (UTC) or RFC 3339")
+	c.quote(&o, in.Away, in.Home, in.AwayOdds, in.HomeOdds)
+	c.validated(o.Validate(now))
+	return o
 }
 
-// refGame derives the game an item describes from its current content
-// (base, when found): sport from type ("game-soccer" is soccer), venue from
-// the summary's text after " @ ", status from isOpen and the game date.
-// Fields the item leaves out keep their current value; teams are kept.
-func refGame(in refIn, base feed.Game, found bool, now time.Time) (feed.Game, feed.FieldErrors) {
-	g := base
-	g.ID = in.GameID
+// game derives the game an item describes from its current content (base,
+// when found): sport from type ("game-soccer" is soccer), venue from the
+// summary's text after " @ ", status from isOpen and the game date. Fields
+// the item leaves out keep their current value; teams are kept.
+//
+// A game not found whose item has no gameDate (the reference's minimal
+// six-field quote) is made up from the quote: sport from type or
+// "unknown", summary the game id, game date the quote's date, status live
+// (closed when isOpen is false). create is then true: such a game is only
+// ever created, never written over an existing one.
+func (in refIn) game(c *checker, base feed.Game, found bool, observedAt, now time.Time) (g feed.Game, create bool) {
+	g = base
+	g.ID = in.GameID.v
+	create = !found && !in.GameDate.set
 	if !found {
 		g.Sport = "unknown"
 	}
-	var errs feed.FieldErrors
-	if in.Type != nil {
-		g.Sport = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(*in.Type)), "game-")
+	if c.usable("sport", in.Type.member, false) {
+		g.Sport = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(in.Type.v)), "game-")
 		if g.Sport == "" {
 			g.Sport = "unknown"
 		}
 	}
-	if in.Summary != nil {
-		g.Summary = *in.Summary
+	if c.usable("summary", in.Summary.member, false) {
+		g.Summary = in.Summary.v
 		if _, venue, ok := strings.Cut(g.Summary, " @ "); ok {
 			g.Venue = strings.TrimSpace(venue)
 		}
+	} else if create {
+		g.Summary = g.ID
 	}
-	dateOK := true
-	if in.GameDate != nil {
-		t, ok := parseRefTime(*in.GameDate)
-		if !ok {
-			dateOK = false
-			errs = append(errs, feed.FieldError{Field: "gameDate", Reason: "must be a time like 2021-11-20 16:00 (UTC) or RFC 3339"})
-		}
+	if t, ok := c.time("gameDate", in.GameDate, parseRefTime, "must be a time like 2021-11-20 16:00 (UTC) or RFC 3339"); ok {
 		g.GameDate = t
+	} else if create {
+		g.GameDate = observedAt
 	}
+	open := c.usable("status", in.IsOpen.member, false)
 	switch {
-	case in.IsOpen != nil && !*in.IsOpen:
+	case open && !in.IsOpen.v:
 		g.Status = feed.StatusClosed
-	case in.IsOpen != nil || !found:
+	case create:
+		g.Status = feed.StatusLive
+	case open || !found:
 		g.Status = feed.StatusScheduled
 		if !g.GameDate.After(now) {
 			g.Status = feed.StatusLive
 		}
 	}
 	for _, e := range g.Validate() {
-		if e.Field == "gameDate" && !dateOK {
-			continue
+		if e.Field == "gameDate" && create && c.failed("observedAt") {
+			continue // the game date is the quote's, whose error says it all
 		}
-		errs = append(errs, e)
+		c.fail(e.Field, e.Reason)
 	}
-	return g, errs
-}
-
-// refOdds maps an item's quote: away and home are the spreads, date the
-// observation time.
-func refOdds(in refIn, provider string, now time.Time) (feed.Odds, feed.FieldErrors) {
-	o := feed.Odds{GameID: in.GameID, Provider: provider, AwaySpread: in.Away, HomeSpread: in.Home,
-		AwayOdds: in.AwayOdds, HomeOdds: in.HomeOdds, ReceivedAt: now}
-	var errs feed.FieldErrors
-	if in.Date != "" {
-		t, ok := parseRefTime(in.Date)
-		if !ok {
-			errs = append(errs, feed.FieldError{Field: "observedAt", Reason: "must be a time like 2021-11-20 20:30:15.238 (UTC) or RFC 3339"})
-		}
-		o.ObservedAt = t
-	}
-	for _, e := range o.Validate(now) {
-		if !hasField(errs, e.Field) && e.Field != "gameId" {
-			errs = append(errs, e)
-		}
-	}
-	return o, errs
-}
-
-// dedupe drops repeated field errors (a bad game id is both the game's and
-// the quote's).
-func dedupe(errs feed.FieldErrors) feed.FieldErrors {
-	out := errs[:0]
-	for _, e := range errs {
-		if !hasField(out, refField(e.Field)) && !hasField(out, e.Field) {
-			out = append(out, e)
-		}
-	}
-	return out
+	return g, create
 }

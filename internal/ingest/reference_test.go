@@ -129,11 +129,15 @@ func TestReferenceFeedsBadInput(t *testing.T) {
 	}{
 		{"malformed", `{"odds":[{`, 400, nil, nil},
 		{"odds in (-100,100)", batch(good(0), edit(1, func(m map[string]any) { m["awayOdds"] = 50 })), 422, []string{"1.awayOdds"}, []int{0}},
-		{"wrong type", batch(edit(0, func(m map[string]any) { m["home"] = "-3" }), good(1)), 422, []string{"0.home"}, []int{1}},
+		{"wrong type", batch(edit(0, func(m map[string]any) { m["home"] = true }), good(1)), 422, []string{"0.home"}, []int{1}},
+		{"not a number in a string", batch(edit(0, func(m map[string]any) { m["awayOdds"] = "-110x" }), good(1)), 422, []string{"0.awayOdds"}, []int{1}},
+		{"bad isOpen", batch(good(0), edit(1, func(m map[string]any) { m["isOpen"] = "yes" })), 422, []string{"1.isOpen"}, []int{0}},
+		{"bad type", batch(good(0), edit(1, func(m map[string]any) { m["type"] = "game soccer" })), 422, []string{"1.type"}, []int{0}},
+		{"summary not a string", batch(good(0), edit(1, func(m map[string]any) { m["summary"] = 7 })), 422, []string{"1.summary"}, []int{0}},
 		{"bad date", batch(good(0), edit(1, func(m map[string]any) { m["date"] = "20/11/2021" })), 422, []string{"1.date"}, []int{0}},
 		{"future date", batch(good(0), edit(1, func(m map[string]any) { m["date"] = time.Now().Add(time.Hour).UTC().Format(refLayout) })), 422, []string{"1.date"}, []int{0}},
 		{"bad game id", batch(good(0), edit(1, func(m map[string]any) { m["gameId"] = "a b" })), 422, []string{"1.gameId"}, []int{0}},
-		{"missing gameDate of a new game", batch(good(0), edit(1, func(m map[string]any) { m["gameId"] = "g2"; delete(m, "gameDate") })), 422, []string{"1.gameDate"}, []int{0}},
+		{"missing date of a new game", batch(good(0), edit(1, func(m map[string]any) { m["gameId"] = "g2"; delete(m, "gameDate"); delete(m, "date") })), 422, []string{"1.date"}, []int{0}},
 		{"bad gameDate", batch(good(0), edit(1, func(m map[string]any) { m["gameDate"] = "tomorrow" })), 422, []string{"1.gameDate"}, []int{0}},
 		{"RFC 3339 times accepted", batch(edit(0, func(m map[string]any) { m["date"] = date.Format(time.RFC3339Nano) })), 200, nil, []int{0}},
 	}
