@@ -270,7 +270,7 @@ try {
 
   step('real server: a correction of T2');
   const res = await post(odds(gameId, p1, t2, 155));
-  console.log(`STEP   POST answered ${JSON.stringify(res)}`);
+  check(res.corrected === 1, `the correction of T2 was not stored as a correction: ${JSON.stringify(res)}`);
   const corr = await frameOf(p1, t2, 2);
   check(corr.correction === true && !corr.late, `the correction of T2 was streamed without correction:true (or with late): ${JSON.stringify(corr)}`);
   await waitBoard(board, gameId, p1, 155);
