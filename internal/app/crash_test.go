@@ -1,17 +1,45 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/oddsfeed/oddsfeed/internal/app"
+	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
 )
+
+// commitLogEnv names a file to which a child server (startChildEnv)
+// appends one byte per commit of its embedded store's odds writer: 'S' for
+// a commit synced to disk before the writes it served were answered, 'U'
+// for one that was not. A crash test cannot see durability otherwise: the
+// page cache outlives a SIGKILL.
+const commitLogEnv = "ODDSFEED_TEST_COMMIT_LOG"
+
+func init() {
+	path := os.Getenv(commitLogEnv)
+	if path == "" || os.Getenv(childServerEnv) == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		panic(err)
+	}
+	embedded.CommitHook = func(synced bool) {
+		b := []byte{'U'}
+		if synced {
+			b[0] = 'S'
+		}
+		_, _ = f.Write(b) // in the page cache before the writes are answered
+	}
+}
 
 // startChild runs `oddsfeed serve` in a child process (this test binary,
 // re-executed) on the given data directory and returns its URL and process.
@@ -52,7 +80,8 @@ func startChildEnv(t *testing.T, vars map[string]string) (string, *exec.Cmd) {
 func TestCrashLosesNoAcknowledgedOdds(t *testing.T) {
 	k := newKeys()
 	dir := t.TempDir()
-	url, cmd := startChild(t, dir, k.spec)
+	commits := filepath.Join(t.TempDir(), "commits")
+	url, cmd := startChildEnv(t, map[string]string{"ODDSFEED_DATA_DIR": dir, "ODDSFEED_API_KEYS": k.spec, commitLogEnv: commits})
 	prov := client{t, url, k.provider}
 	games := []string{"crash-1", "crash-2", "crash-3"}
 	for _, g := range games {
@@ -89,7 +118,11 @@ func TestCrashLosesNoAcknowledgedOdds(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(1500 * time.Millisecond)
+	eventually(t, 30*time.Second, "odds to be acknowledged", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked[games[0]]) >= 500
+	})
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +137,18 @@ func TestCrashLosesNoAcknowledgedOdds(t *testing.T) {
 	if total == 0 {
 		t.Fatal("no odds were acknowledged before the kill")
 	}
-	t.Logf("%d odds acknowledged before SIGKILL", total)
+	// The acknowledged odds were synced to disk, not only written to the
+	// page cache (which a SIGKILL keeps, so reading them back below
+	// cannot tell).
+	log, err := os.ReadFile(commits)
+	if err != nil {
+		t.Fatalf("the server's commit log: %v", err)
+	}
+	synced, unsynced := bytes.Count(log, []byte("S")), bytes.Count(log, []byte("U"))
+	if synced == 0 || unsynced > 0 {
+		t.Fatalf("of the server's %d odds commits, %d were synced to disk: want all", synced+unsynced, synced)
+	}
+	t.Logf("%d odds acknowledged before SIGKILL, in %d commits synced to disk", total, synced)
 
 	url2, _ := startChild(t, dir, k.spec)
 	ana := client{t, url2, k.analyst}

@@ -37,9 +37,9 @@ func TestStreamFaultsExactlyOnce(t *testing.T) {
 	for range 3 {
 		c := dial(t, base, "", k.analyst)
 		send(t, c, map[string]any{"type": "subscribe", "topics": []string{"all"}})
+		syncPoint(t, c) // subscribed before the first post
 		clients = append(clients, c)
 	}
-	time.Sleep(200 * time.Millisecond)
 
 	kin := kinesisClient(t)
 	stream := vars["ODDSFEED_STREAM"]

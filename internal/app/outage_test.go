@@ -35,14 +35,14 @@ func TestPostgresOutage(t *testing.T) {
 	ws := dial(t, base, "", k.analyst)
 	send(t, ws, map[string]any{"type": "subscribe", "topics": []string{"all"}})
 
-	// Watch the live stream: the longest silence while odds are posted.
+	// Watch the live stream: the odds frames received, and when the last
+	// one came.
 	var mu sync.Mutex
-	var maxGap time.Duration
+	var last time.Time
 	received := 0
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
-		last := time.Now()
 		for {
 			_, data, err := ws.Read(ctx)
 			if err != nil {
@@ -52,44 +52,61 @@ func TestPostgresOutage(t *testing.T) {
 			if json.Unmarshal(data, &f) != nil || f.Type != "odds" {
 				continue
 			}
-			now := time.Now()
 			mu.Lock()
-			if received > 0 && now.Sub(last) > maxGap {
-				maxGap = now.Sub(last)
-			}
 			received++
+			last = time.Now()
 			mu.Unlock()
-			last = now
 		}
 	}()
+	stream := func() (int, time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		return received, last
+	}
+	// watch waits d, measuring on a ticker the silence since the last
+	// frame: the longest one, whether or not a frame ends it (a stream that
+	// stalls for good is as silent as it gets).
+	var maxGap time.Duration
+	watch := func(d time.Duration) {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			<-tick.C
+			if _, at := stream(); time.Since(at) > maxGap {
+				maxGap = time.Since(at)
+			}
+		}
+	}
 
 	stop := make(chan struct{})
 	done := make(chan int)
 	go func() { done <- postPaced(base, k.provider, games, stop) }()
-	time.Sleep(time.Second)
+	eventually(t, 30*time.Second, "the stream to flow", func() bool { n, _ := stream(); return n > 0 })
+	watch(time.Second)
 	if err := pg.Pause(); err != nil {
 		t.Fatal(err)
 	}
 	t.Log("postgres stopped")
-	time.Sleep(2 * time.Second)
+	before, _ := stream()
+	watch(2 * time.Second)
 	var ready map[string]string
 	client{t, base, ""}.want(503, "GET", "/readyz", nil, &ready)
 	if ready["postgres"] != "unreachable" || ready["store"] != "ok" {
 		t.Errorf("readyz during the outage = %v", ready)
 	}
-	time.Sleep(28 * time.Second)
-	mu.Lock()
-	duringOutage, gap := received, maxGap
-	mu.Unlock()
+	watch(28 * time.Second)
+	after, _ := stream()
+	duringOutage, gap := after-before, maxGap
 	if err := pg.Resume(); err != nil {
 		t.Fatal(err)
 	}
 	t.Log("postgres started")
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // posts with postgres back
 	close(stop)
 	posted := <-done
-	if gap > 2*time.Second { // against a 30 s outage; generous for a loaded CI machine
-		t.Errorf("the live stream paused for %v while postgres was down", gap)
+	// 200 odds/s are posted: 6,000 during the outage.
+	if gap > 2*time.Second || duringOutage < 1000 { // against a 30 s outage; generous for a loaded CI machine
+		t.Errorf("the live stream paused for %v while postgres was down (%d odds pushed in the 30 s)", gap, duringOutage)
 	}
 	want := storeTicks(t, client{t, base, k.analyst}, games)
 	deadline := time.Now().Add(60 * time.Second)

@@ -22,11 +22,10 @@ func TestStreamResumeAcrossRestart(t *testing.T) {
 	var url atomic.Value
 	url.Store(base)
 	start := time.Now().UTC().Add(-time.Hour)
-	var n atomic.Int64
+	var n, fails atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // the provider keeps posting, through the restart
+	post5 := func() { // the provider keeps posting, through the restart
 		defer wg.Done()
 		for {
 			select {
@@ -41,9 +40,16 @@ func TestStreamResumeAcrossRestart(t *testing.T) {
 			}
 			if status, err := post(url.Load().(string), k.provider, items); err == nil && status == 200 {
 				n.Add(5)
+			} else {
+				fails.Add(1)
 			}
 		}
-	}()
+	}
+	// waitPosted waits until more posts than after were acknowledged.
+	waitPosted := func(what string, after int64) {
+		t.Helper()
+		eventually(t, 30*time.Second, what, func() bool { return n.Load() > after })
+	}
 
 	got := map[time.Time]int{}
 	var lastSeq uint64
@@ -57,8 +63,8 @@ func TestStreamResumeAcrossRestart(t *testing.T) {
 	}
 	ws := dial(t, base, "", k.analyst)
 	send(t, ws, map[string]any{"type": "subscribe", "topics": []string{"game:k1"}})
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
+	posting := false
+	for deadline := time.Now().Add(time.Second); !posting || time.Now().Before(deadline); {
 		f := read[struct {
 			frame
 			Missed []oddsJSON `json:"missed"`
@@ -72,6 +78,11 @@ func TestStreamResumeAcrossRestart(t *testing.T) {
 				take(o)
 			}
 			lastSeq = f.Seq
+			// Subscribed: the provider starts, and the stream runs
+			// for a second.
+			wg.Add(1)
+			go post5()
+			posting, deadline = true, time.Now().Add(time.Second)
 		case "odds":
 			var o oddsJSON
 			_ = json.Unmarshal(f.Odds, &o)
@@ -79,26 +90,37 @@ func TestStreamResumeAcrossRestart(t *testing.T) {
 			lastSeq = f.Seq
 		}
 	}
+	if len(got) == 0 {
+		t.Fatal("no odds streamed before the kill")
+	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
 	ws.CloseNow()
-	time.Sleep(300 * time.Millisecond) // posts fail while the server is down
+	// Posts fail while the server is down.
+	failed := fails.Load()
+	eventually(t, 30*time.Second, "a post to fail while the server is down", func() bool { return fails.Load() > failed })
 	base2, _ := startChild(t, dir, k.spec)
 	url.Store(base2)
-	time.Sleep(500 * time.Millisecond)
+	// Odds the client misses while disconnected.
+	waitPosted("posts to the restarted server", n.Load())
 
 	ws2 := dial(t, base2, "", k.analyst)
 	send(t, ws2, map[string]any{"type": "subscribe", "topics": []string{"game:k1"},
 		"since": map[string]uint64{"k1": lastSeq}, "epoch": epoch, "sinceTime": map[string]time.Time{"k1": lastAt}})
-	time.Sleep(500 * time.Millisecond)
+	// And odds posted after the resume.
+	waitPosted("posts after the resume", n.Load()+10)
 	close(stop)
 	wg.Wait()
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	// A last odds, the newest: once it has arrived, so has everything
+	// posted before it, and any duplicate of it.
+	marker := oddsJSON{GameID: "k1", ObservedAt: time.Now().UTC().Truncate(time.Millisecond), AwaySpread: 1, HomeSpread: -1, AwayOdds: 777, HomeOdds: -120}
+	client{t, base2, k.provider}.want(200, "POST", "/v1/odds", map[string]any{"odds": []oddsJSON{marker}}, nil)
+	for got[marker.ObservedAt.UTC()] == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		_, data, err := ws2.Read(ctx)
 		cancel()
 		if err != nil {
-			break // quiet: everything posted has arrived
+			t.Fatalf("waiting for the last odds: %v (%d distinct odds received)", err, len(got))
 		}
 		var f struct {
 			frame

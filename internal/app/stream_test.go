@@ -97,7 +97,11 @@ func streamCase(t *testing.T, base string, k keys) {
 	for f := read[frame](t, tc); f.Type != "snapshot"; f = read[frame](t, tc) {
 	}
 	rc := dial(t, base, "?client=wscat-1", k.analyst)
-	time.Sleep(100 * time.Millisecond) // the reference client subscribes on connect
+	// The reference client is subscribed to all when the hub registers it,
+	// which may follow the handshake: wait until the hub counts 3 clients.
+	eventually(t, 10*time.Second, "the reference client to be registered", func() bool {
+		return strings.Contains(scrape(t, base, k.admin), "\noddsfeed_websocket_clients 3\n")
+	})
 
 	// Providers post; every client receives each change, in order, once.
 	var batch []oddsJSON
@@ -133,6 +137,31 @@ func streamCase(t *testing.T, base string, k keys) {
 	_, resp, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/v1/stream", nil)
 	if err == nil || resp == nil || resp.StatusCode != 401 {
 		t.Fatalf("dial without a key: err %v, resp %v", err, resp)
+	}
+}
+
+// syncPoint sends a request the hub answers with an error and reads up to
+// that answer: requests are handled in order, so the ones sent before (a
+// subscribe) have been applied. Nothing may be posted to c's topics yet.
+func syncPoint(t *testing.T, c *websocket.Conn) {
+	t.Helper()
+	send(t, c, map[string]any{"type": "sync"})
+	for f := read[frame](t, c); f.Type != "error"; f = read[frame](t, c) {
+		if f.Type == "odds" {
+			t.Fatalf("odds before the sync point: %s", f.Odds)
+		}
+	}
+}
+
+// eventually polls cond until it holds, failing the test after timeout.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -13,8 +13,8 @@ import (
 // bound on how late it may stamp a receipt.
 const pollEvery = 500 * time.Microsecond
 
-// receive reads the text frames of every conn and calls fn with each
-// payload and the time it was read, until stop is called; pings are
+// receive reads the text frames of every conn and calls fn with the index
+// of the conn in conns, each payload and the time it was read, until stop is called; pings are
 // answered.
 //
 // One goroutine polls an epoll set of all the sockets, taken out of the Go
@@ -24,7 +24,7 @@ const pollEvery = 500 * time.Microsecond
 // to the server's write calls on loopback, where a real analyst's socket
 // is across a network and costs the server no such thing. Stamps are late
 // by at most about pollEvery, so the latency reported can only be higher.
-func receive(conns []*rawWS, fn func(p []byte, at time.Time)) (stop func(), err error) {
+func receive(conns []*rawWS, fn func(i int, p []byte, at time.Time)) (stop func(), err error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("epoll: %w", err)
@@ -42,6 +42,7 @@ func receive(conns []*rawWS, fn func(p []byte, at time.Time)) (stop func(), err 
 			closeAll()
 			return nil, err
 		}
+		s.fn = func(p []byte, at time.Time) { fn(i, p, at) }
 		socks = append(socks, s)
 		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(i)}
 		if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, s.fd, &ev); err != nil {
@@ -63,7 +64,7 @@ func receive(conns []*rawWS, fn func(p []byte, at time.Time)) (stop func(), err 
 				return
 			}
 			for _, ev := range events[:n] {
-				if s := socks[ev.Fd]; !s.readOnce(fn) {
+				if s := socks[ev.Fd]; !s.readOnce() {
 					_ = syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
 				}
 			}
@@ -79,6 +80,7 @@ func receive(conns []*rawWS, fn func(p []byte, at time.Time)) (stop func(), err 
 type epollConn struct {
 	fd int
 	in *frameBuf
+	fn func(p []byte, at time.Time) // receive's fn for this conn
 }
 
 // detach takes a non-blocking duplicate of c's socket out of the Go
@@ -112,7 +114,7 @@ func detach(c *rawWS) (*epollConn, error) {
 
 // readOnce reads what the socket holds and hands every complete frame on;
 // it reports false when the connection is finished.
-func (s *epollConn) readOnce(fn func(p []byte, at time.Time)) bool {
+func (s *epollConn) readOnce() bool {
 	err := s.in.fill(func(p []byte) (int, error) { return syscall.Read(s.fd, p) })
 	at := time.Now()
 	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR) {
@@ -122,6 +124,6 @@ func (s *epollConn) readOnce(fn func(p []byte, at time.Time)) bool {
 		return false
 	}
 	return s.in.frames(func(op byte, payload []byte) bool {
-		return onFrame(op, payload, at, fn, func(p []byte) error { _, err := syscall.Write(s.fd, p); return err })
+		return onFrame(op, payload, at, s.fn, func(p []byte) error { _, err := syscall.Write(s.fd, p); return err })
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,6 +88,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// tipReader is a LogReader that records how far its reader has read the
+// log and found nothing more: the position after which a ChangesAfter last
+// returned no change, plus one (0: never yet). A LogSource that has read to
+// that position is waiting on Changed and will be woken by the next commit.
+type tipReader struct {
+	LogReader
+	tip atomic.Uint64
+}
+
+func (r *tipReader) ChangesAfter(after uint64, max int) ([]feed.Change, error) {
+	changes, err := r.LogReader.ChangesAfter(after, max)
+	if err == nil && len(changes) == 0 {
+		r.tip.Store(after + 1)
+	}
+	return changes, err
+}
+
+// readPast reports whether r's reader has read the log past seq and found
+// nothing after it.
+func (r *tipReader) readPast(seq uint64) bool { return r.tip.Load() > seq }
+
 // checkSeqs fails unless changes are exactly the log positions from..to.
 func checkSeqs(t *testing.T, name string, changes []feed.Change, from, to uint64) {
 	t.Helper()
@@ -116,35 +138,33 @@ func TestLogSourceStarts(t *testing.T) {
 		{"at timestamp", Start{Kind: AtTimestamp, At: mid}, 6, 8},
 		{"at future timestamp", Start{Kind: AtTimestamp, At: time.Now().Add(time.Hour)}, 0, 0},
 	}
-	started := make(chan struct{}, len(tests))
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cols := make([]*collector, len(tests))
+	readers := make([]*tipReader, len(tests))
 	for i, tt := range tests {
 		cols[i] = &collector{name: tt.name, start: tt.start}
-		src := NewLogSource(s, LogOptions{BatchSize: 2, Logger: quietLogger(), Backoff: fastBackoff})
+		readers[i] = &tipReader{LogReader: s}
+		src := NewLogSource(readers[i], LogOptions{BatchSize: 2, Logger: quietLogger(), Backoff: fastBackoff})
 		wg.Go(func() {
-			start := func(ctx context.Context, source string) (Start, error) {
-				started <- struct{}{}
-				return cols[i].Start(ctx, source)
-			}
-			if err := src.Stream(ctx, start, cols[i].Apply); err != nil {
+			if err := src.Stream(ctx, cols[i].Start, cols[i].Apply); err != nil {
 				t.Errorf("%s: Stream: %v", tt.name, err)
 			}
 		})
 	}
 	// Let every stream reach the tip (Latest reads LastSeq at its start),
 	// then write: they must be woken by the commits.
-	for range tests {
-		<-started
+	for i, tt := range tests {
+		waitFor(t, tt.name+" to read to the tip", func() bool { return readers[i].readPast(5) })
 	}
-	time.Sleep(50 * time.Millisecond)
 	putGames(t, s, "after", 3) // seqs 6..8
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.to == 0 {
-				time.Sleep(50 * time.Millisecond)
+				// Nothing to wait for but the stream having read the new
+				// changes and passed them over.
+				waitFor(t, "the stream to read past the new changes", func() bool { return readers[i].readPast(8) })
 				if got := cols[i].changes(); len(got) != 0 {
 					t.Fatalf("got %d changes from the future", len(got))
 				}

@@ -174,7 +174,8 @@ func TestTailerDeliversBatchWithBadRecords(t *testing.T) {
 func TestTailerReading(t *testing.T) {
 	s := openStore(t)
 	c := &collector{name: "broadcast", start: Start{Kind: Latest}}
-	tl := NewTailer(NewLogSource(s, LogOptions{Logger: quietLogger(), Backoff: fastBackoff}), TailerOptions{Logger: quietLogger(), Backoff: fastBackoff})
+	r := &tipReader{LogReader: s}
+	tl := NewTailer(NewLogSource(r, LogOptions{Logger: quietLogger(), Backoff: fastBackoff}), TailerOptions{Logger: quietLogger(), Backoff: fastBackoff})
 	tl.Add(c, ConsumerOptions{})
 	if err := tl.Reading("broadcast"); err == nil {
 		t.Fatal("Reading before Run = nil")
@@ -183,7 +184,9 @@ func TestTailerReading(t *testing.T) {
 		t.Fatal("Reading of an unknown consumer = nil")
 	}
 	runTailer(t, tl)
-	time.Sleep(50 * time.Millisecond)
+	// The consumer's stream has read the (empty) log and waits for a
+	// commit: it is running, and has been given nothing.
+	waitFor(t, "the stream to read the log", func() bool { return r.readPast(0) })
 	if err := tl.Reading("broadcast"); !errors.Is(err, ErrNotReading) {
 		t.Fatalf("Reading before any delivery = %v, want ErrNotReading", err)
 	}

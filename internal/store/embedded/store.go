@@ -64,6 +64,13 @@ const maxGroupItems = 20000
 // ErrClosed is returned by calls on a closed store.
 var ErrClosed = errors.New("embedded store closed")
 
+// CommitHook is for tests that pin the store's durability: when set before
+// Open, the store calls it after each transaction of its group-commit
+// writer that succeeded, before the PutOdds calls that transaction served
+// return, with synced true when bbolt synced the file to disk before the
+// transaction returned (the database is not in NoSync mode).
+var CommitHook func(synced bool)
+
 // Options tune a Store.
 type Options struct {
 	// OddsTTL is how long odds live after they are received: it sets their
@@ -105,6 +112,8 @@ type Store struct {
 
 	mu      sync.Mutex
 	changed chan struct{} // closed at the next commit that logs changes
+
+	onCommit func(synced bool) // CommitHook when opened
 }
 
 var _ store.FeedStore = (*Store)(nil)
@@ -162,6 +171,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		changed: make(chan struct{}),
 		tail:    newTail(cmp.Or(opts.TailSize, DefaultTailSize)),
 		pend:    newPendingSet(last),
+
+		onCommit: CommitHook,
 	}
 	s.tail.reset(last)
 	go s.writer()
@@ -345,6 +356,11 @@ func (s *Store) commit(group []*oddsReq) {
 	}
 	if err == nil && stored > 0 {
 		s.notify()
+	}
+	if err == nil && s.onCommit != nil {
+		// Update returned: bbolt has written the transaction and, unless
+		// NoSync, fdatasync'ed the file.
+		s.onCommit(!s.db.NoSync)
 	}
 	for _, r := range live {
 		close(r.done)
