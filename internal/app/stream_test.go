@@ -24,6 +24,9 @@ type frame struct {
 	Seq    uint64          `json:"seq"`
 	Reset  bool            `json:"reset"`
 	Odds   json.RawMessage `json:"odds"`
+	// Late and Correction flag odds frames (docs/protocol.md).
+	Late       bool `json:"late"`
+	Correction bool `json:"correction"`
 }
 
 // dial opens the live stream with an API key (header) or a full URL query.
@@ -103,7 +106,10 @@ func streamCase(t *testing.T, base string, k keys) {
 		return strings.Contains(scrape(t, base, k.admin), "\noddsfeed_websocket_clients 3\n")
 	})
 
-	// Providers post; every client receives each change, in order, once.
+	// Providers post; every client receives each change once, with a dense
+	// seq. The store writes a request's items concurrently, so the stream
+	// may carry them in any order: the ones older than one already pushed
+	// come marked late.
 	var batch []oddsJSON
 	for i := range 5 {
 		batch = append(batch, oddsJSON{GameID: "ws1", ObservedAt: start.Add(time.Duration(i+1) * time.Second), AwaySpread: 1, HomeSpread: -1, AwayOdds: 100 + i, HomeOdds: -120})
@@ -112,23 +118,44 @@ func streamCase(t *testing.T, base string, k keys) {
 	prov.want(200, "POST", "/v1/odds", map[string]any{"odds": batch}, nil)
 	for _, conn := range []*websocket.Conn{c, tc} {
 		seq := snap.Seq
+		got := map[int]bool{}
+		var newest time.Time
 		for i := range 5 {
 			f := read[frame](t, conn)
 			for f.Type == "game" { // the game's own change may arrive late through the stream
 				f = read[frame](t, conn)
 			}
-			if f.Type != "odds" || (i > 0 && f.Seq != seq+1) || !strings.Contains(string(f.Odds), `"awayOdds":`+itoa(100+i)) {
-				t.Fatalf("change %d = %+v %s (previous seq %d)", i, f, f.Odds, seq)
+			var o oddsJSON
+			if f.Type != "odds" || (i > 0 && f.Seq != seq+1) || json.Unmarshal(f.Odds, &o) != nil || o.AwayOdds < 100 || o.AwayOdds > 104 || got[o.AwayOdds] {
+				t.Fatalf("change %d = %+v %s (previous seq %d, got %v)", i, f, f.Odds, seq, got)
 			}
-			seq = f.Seq
+			if late := o.ObservedAt.Before(newest); f.Late != late {
+				t.Fatalf("change %d at %v after %v: late=%v, want %v", i, o.ObservedAt, newest, f.Late, late)
+			}
+			if !f.Late {
+				newest = o.ObservedAt
+			}
+			got[o.AwayOdds], seq = true, f.Seq
 		}
 	}
 	t.Logf("post -> 5 changes on 2 clients in %v", time.Since(t0))
-	for i := range 5 {
+	refGot, sawFirst := map[float64]bool{}, false
+	for i := 0; len(refGot) < 5; i++ {
 		ref := read[map[string]any](t, rc)
-		if ref["gameId"] != "ws1" || ref["awayOdds"] != float64(100+i) || len(ref) != 6 {
+		price, _ := ref["awayOdds"].(float64)
+		if price == 150 && !sawFirst && len(refGot) == 0 {
+			// The first odds, posted before this client came, reaches it when
+			// the stream (which lags) delivers it after the client came.
+			sawFirst = true
+			continue
+		}
+		if ref["gameId"] != "ws1" || price < 100 || price > 104 || refGot[price] || len(ref) != 6 {
 			t.Fatalf("reference frame %d = %v", i, ref)
 		}
+		if _, ok := ref["date"].(float64); !ok {
+			t.Fatalf("reference frame %d: date %v, want epoch seconds (CREATED)", i, ref["date"])
+		}
+		refGot[price] = true
 	}
 
 	// No key: refused.
