@@ -1,5 +1,9 @@
 -- name: InsertOddsTicks :exec
--- Inserts odds ticks; odds are immutable, so a tick already there stays.
+-- Inserts odds ticks, one row per version of an odds item (a correction is
+-- the next version: a row of its own, never an overwrite); a row already
+-- there (same key and version: a replay, a backfill overlap) stays. Rows go
+-- in key order, so concurrent writers (the sync, a backfill) wait for each
+-- other in the same order and never deadlock.
 INSERT INTO odds_ticks (game_id, provider, observed_at, observed_ns, away_spread, home_spread,
                         away_odds, home_odds, version, received_at)
 SELECT t.game_id, t.provider, t.observed_at, t.observed_ns, t.away_spread, t.home_spread,
@@ -14,12 +18,13 @@ FROM (SELECT unnest(@game_ids::text[]) AS game_id,
            unnest(@home_odds::integer[]) AS home_odds,
            unnest(@versions::bigint[]) AS version,
            unnest(@received_ats::timestamptz[]) AS received_at) AS t
+ORDER BY t.game_id, t.provider, t.observed_at, t.observed_ns, t.version
 ON CONFLICT DO NOTHING;
 
 -- name: InsertNewOddsTicks :exec
--- Inserts odds ticks none of which is stored yet (the sync's fast path:
--- no speculative insertion); a duplicate fails with unique_violation and
--- the caller retries with InsertOddsTicks.
+-- Inserts odds ticks (key and version) none of which is stored yet (the
+-- sync's fast path: no speculative insertion), in key order; a duplicate
+-- fails with unique_violation and the caller retries with InsertOddsTicks.
 INSERT INTO odds_ticks (game_id, provider, observed_at, observed_ns, away_spread, home_spread,
                         away_odds, home_odds, version, received_at)
 SELECT t.game_id, t.provider, t.observed_at, t.observed_ns, t.away_spread, t.home_spread,
@@ -33,11 +38,14 @@ FROM (SELECT unnest(@game_ids::text[]) AS game_id,
            unnest(@away_odds::integer[]) AS away_odds,
            unnest(@home_odds::integer[]) AS home_odds,
            unnest(@versions::bigint[]) AS version,
-           unnest(@received_ats::timestamptz[]) AS received_at) AS t;
+           unnest(@received_ats::timestamptz[]) AS received_at) AS t
+ORDER BY t.game_id, t.provider, t.observed_at, t.observed_ns, t.version;
 
 -- name: UpsertLatestOdds :exec
 -- Moves latest_odds forward (one row per game and provider in the arrays:
--- the newest of the batch); an older tick never replaces a newer one.
+-- the newest of the batch); an older tick never replaces a newer one, and
+-- of one observation the higher version (a correction) wins: newest is
+-- (observed_at, observed_ns, version), compared as a tuple.
 INSERT INTO latest_odds (game_id, provider, observed_at, observed_ns, away_spread, home_spread,
                         away_odds, home_odds, version, received_at)
 SELECT t.game_id, t.provider, t.observed_at, t.observed_ns, t.away_spread, t.home_spread,
@@ -101,7 +109,8 @@ WHERE excluded.version > games.version
    OR (excluded.version = games.version AND excluded.deleted_at IS NOT NULL AND games.deleted_at IS NULL);
 
 -- name: DeleteOddsTicks :exec
--- Deletes ticks a user removed from the feed store (TTL expiries keep them).
+-- Deletes ticks a user removed from the feed store (TTL expiries keep
+-- them): every version's row of each removed item.
 DELETE FROM odds_ticks o
 USING (SELECT unnest(@game_ids::text[]) AS game_id,
            unnest(@providers::text[]) AS provider,
@@ -122,7 +131,7 @@ WHERE l.game_id = d.game_id AND l.provider = d.provider
 
 -- name: RestoreLatestOdds :exec
 -- Refills latest_odds of the given games and providers from the newest tick
--- left (after ticks were removed).
+-- left (after ticks were removed): its highest version.
 INSERT INTO latest_odds (game_id, provider, observed_at, observed_ns, away_spread, home_spread,
                          away_odds, home_odds, version, received_at)
 SELECT DISTINCT ON (o.game_id, o.provider)
@@ -132,7 +141,7 @@ FROM odds_ticks o
 JOIN (SELECT unnest(@game_ids::text[]) AS game_id,
            unnest(@providers::text[]) AS provider) AS d
   ON o.game_id = d.game_id AND o.provider = d.provider
-ORDER BY o.game_id, o.provider, o.observed_at DESC, o.observed_ns DESC
+ORDER BY o.game_id, o.provider, o.observed_at DESC, o.observed_ns DESC, o.version DESC
 ON CONFLICT (game_id, provider) DO NOTHING;
 
 -- name: GetCheckpoint :one

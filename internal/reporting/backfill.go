@@ -54,6 +54,12 @@ type BackfillOptions struct {
 // its segment's progress, so an interrupted run resumes where it stopped.
 // A progress bar goes to progress (nil: none). Items that are neither games
 // nor odds, or do not decode, are counted as skipped.
+//
+// The store holds the current version of each odds item only: the backfill
+// adds that version's row next to the rows of other versions (each version
+// is a row of its own) and moves latest_odds forward only. The rows of
+// earlier versions come from the live sync; a store whose change stream was
+// trimmed before the sync began has only its current versions backfilled.
 func Backfill(ctx context.Context, src Scanner, pool *pgxpool.Pool, progress io.Writer, o BackfillOptions) error {
 	if o.Segments <= 0 {
 		o.Segments = 4
@@ -152,13 +158,19 @@ func (b *backfill) segment(ctx context.Context, st db.ListBackfillProgressRow) e
 			return err
 		}
 		items += int64(len(page))
-		err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
-			q := b.q.WithTx(tx)
-			if err := applyRows(ctx, q, rows, false); err != nil {
-				return err
-			}
-			return save(ctx, q, next, next == "")
-		})
+		var err error
+		// The live sync writes the same rows meanwhile: in the same order
+		// (see sync.sql), but a deadlock with a removal is still possible,
+		// and then the page is simply written again.
+		for try := 0; try == 0 || (try < 3 && isDeadlock(err)); try++ {
+			err = pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+				q := b.q.WithTx(tx)
+				if err := applyRows(ctx, q, rows, false); err != nil {
+					return err
+				}
+				return save(ctx, q, next, next == "")
+			})
+		}
 		if err != nil {
 			if isNoPartition(err) {
 				b.parts.forget()

@@ -16,9 +16,17 @@
 //   - Reports serves the reports HTTP API from sqlc queries (package db,
 //     generated from the top-level sql directory; never edit it by hand).
 //
+// Versions: a provider's correction of an odds is the item's next version
+// (a MODIFY change); odds_ticks keeps one row per version (its key ends with
+// the version), so a correction is inserted, never overwrites, and any
+// delivery order of the versions ends with the same rows. latest_odds moves
+// forward by (observed_at, observed_ns, version). Line movement and movers
+// read the newest version of each observation; provider volume counts every
+// version.
+//
 // Deletions: a TTL expiry (Change.Expired) never deletes report rows. A
-// user's REMOVE of odds deletes the tick (and refreshes latest_odds from the
-// ticks left); a user's REMOVE of a game marks the game deleted (deleted_at),
+// user's REMOVE of odds deletes the tick, all its versions (and refreshes
+// latest_odds from the ticks left); a user's REMOVE of a game marks the game deleted (deleted_at),
 // keeping its version so that an older change arriving late cannot bring it
 // back.
 package reporting

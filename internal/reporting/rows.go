@@ -68,14 +68,16 @@ func splitTime(t time.Time) (time.Time, int16) {
 
 // buildRows turns changes (already checked) into rows. TTL expiries are
 // left out: they do not delete report rows. Within the set, a game keeps its
-// newest change (a REMOVE wins over a change of the same version) and an
-// odds key its last change, so no statement touches a row twice.
+// newest change (a REMOVE wins over a change of the same version); an odds
+// item keeps one row per version (a correction is a version of its own) and
+// a REMOVE drops the versions before it (they are deleted, with all stored
+// ones; applyRows deletes before it inserts, so versions written after a
+// REMOVE survive it). So no statement touches a row twice.
 func buildRows(changes []feed.Change) *rowSet {
 	r := &rowSet{}
 	games := map[string]int{} // game id -> index into chosen
 	var chosen []feed.Change
-	odds := map[feed.Key]int{}
-	var oddsChanges []feed.Change
+	var ov oddsVersions
 	for _, c := range changes {
 		if c.Expired || checkChange(c) != nil {
 			continue
@@ -93,13 +95,7 @@ func buildRows(changes []feed.Change) *rowSet {
 			games[g.ID] = len(chosen)
 			chosen = append(chosen, c)
 		case feed.TypeOdds:
-			k := oddsOf(c).Key()
-			if i, ok := odds[k]; ok {
-				oddsChanges[i] = c
-				continue
-			}
-			odds[k] = len(oddsChanges)
-			oddsChanges = append(oddsChanges, c)
+			ov.add(c)
 		}
 	}
 	for _, c := range chosen {
@@ -117,21 +113,70 @@ func buildRows(changes []feed.Change) *rowSet {
 		p.UpdatedAts = append(p.UpdatedAts, g.UpdatedAt.UTC())
 		p.Deleted = append(p.Deleted, c.Kind == feed.ChangeRemove)
 	}
-	for _, c := range oddsChanges {
-		o := oddsOf(c)
+	for _, o := range ov.removed {
 		at, ns := splitTime(o.ObservedAt)
-		if c.Kind == feed.ChangeRemove {
-			d := &r.delOdds
-			d.GameIds = append(d.GameIds, o.GameID)
-			d.Providers = append(d.Providers, o.Provider)
-			d.ObservedAts = append(d.ObservedAts, at)
-			d.ObservedNs = append(d.ObservedNs, ns)
-			continue
+		d := &r.delOdds
+		d.GameIds = append(d.GameIds, o.GameID)
+		d.Providers = append(d.Providers, o.Provider)
+		d.ObservedAts = append(d.ObservedAts, at)
+		d.ObservedNs = append(d.ObservedNs, ns)
+	}
+	for i, o := range ov.rows {
+		if !ov.dropped[i] {
+			at, ns := splitTime(o.ObservedAt)
+			r.addOdds(o, at, ns)
 		}
-		r.addOdds(o, at, ns)
 	}
 	r.pickLatest()
 	return r
+}
+
+// oddsVersion is one version of an odds item: one row of odds_ticks.
+type oddsVersion struct {
+	key     feed.Key
+	version int64
+}
+
+// oddsVersions collects the odds rows to write and the items to remove of
+// a set of changes, in their order.
+type oddsVersions struct {
+	rows    []feed.Odds // one per version; later duplicates replace earlier
+	dropped []bool      // rows[i] was removed later in the set
+	index   map[oddsVersion]int
+	byKey   map[feed.Key][]int
+	removed []feed.Odds // images of removed items, one per key
+	gone    map[feed.Key]bool
+}
+
+func (v *oddsVersions) add(c feed.Change) {
+	if v.index == nil {
+		v.index, v.byKey, v.gone = map[oddsVersion]int{}, map[feed.Key][]int{}, map[feed.Key]bool{}
+	}
+	o := oddsOf(c)
+	k := o.Key()
+	if c.Kind == feed.ChangeRemove {
+		for _, i := range v.byKey[k] {
+			v.dropped[i] = true
+			delete(v.index, oddsVersion{k, v.rows[i].Version})
+		}
+		delete(v.byKey, k)
+		if !v.gone[k] {
+			v.gone[k] = true
+			v.removed = append(v.removed, o)
+		}
+		return
+	}
+	// The item's version; the change's for an image without one.
+	o.Version = max(o.Version, c.Version)
+	ovk := oddsVersion{k, o.Version}
+	if i, ok := v.index[ovk]; ok {
+		v.rows[i] = o
+		return
+	}
+	v.index[ovk] = len(v.rows)
+	v.byKey[k] = append(v.byKey[k], len(v.rows))
+	v.rows = append(v.rows, o)
+	v.dropped = append(v.dropped, false)
 }
 
 func (r *rowSet) addOdds(o feed.Odds, at time.Time, ns int16) {
@@ -233,6 +278,13 @@ func isRecordError(err error) bool {
 func isDuplicateTick(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505" && strings.HasPrefix(pe.TableName, "odds_ticks")
+}
+
+// isDeadlock reports whether err is a transaction Postgres aborted to
+// break a deadlock (or a serialization failure): running it again helps.
+func isDeadlock(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
 // isNoPartition reports whether err is an insert that found no partition

@@ -140,8 +140,10 @@ func (s *Sync) apply(ctx context.Context, b cdc.Batch) error {
 type applyMode uint8
 
 const (
-	// modeFast inserts ticks without ON CONFLICT: right unless a tick is
-	// stored already (a duplicate record, a backfill overlap), which fails.
+	// modeFast inserts ticks without ON CONFLICT: right unless a row (key
+	// and version) is stored already (a duplicate record, a backfill
+	// overlap), which fails; each version of an odds item is a row of its
+	// own, so a correction is an insert like any other.
 	modeFast applyMode = iota
 	// modeSafe inserts ticks with ON CONFLICT DO NOTHING.
 	modeSafe
@@ -320,10 +322,23 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// applyRows runs the set-based writes of r. fresh inserts ticks without
-// ON CONFLICT (faster; a tick stored already fails it with a unique
+// applyRows runs the set-based writes of r: first the removals of odds
+// (all versions of each removed item), then the inserts of odds rows (one
+// per version) and latest odds, then the games. fresh inserts ticks without
+// ON CONFLICT (faster; a row stored already fails it with a unique
 // violation).
 func applyRows(ctx context.Context, q *db.Queries, r *rowSet, fresh bool) error {
+	if d := r.delOdds; len(d.GameIds) > 0 {
+		if err := q.DeleteOddsTicks(ctx, d); err != nil {
+			return fmt.Errorf("delete %d odds: %w", len(d.GameIds), err)
+		}
+		if err := q.DeleteLatestOddsAt(ctx, db.DeleteLatestOddsAtParams(d)); err != nil {
+			return fmt.Errorf("delete latest odds: %w", err)
+		}
+		if err := q.RestoreLatestOdds(ctx, db.RestoreLatestOddsParams{GameIds: d.GameIds, Providers: d.Providers}); err != nil {
+			return fmt.Errorf("restore latest odds: %w", err)
+		}
+	}
 	if len(r.odds.GameIds) > 0 {
 		var err error
 		if fresh {
@@ -341,17 +356,6 @@ func applyRows(ctx context.Context, q *db.Queries, r *rowSet, fresh bool) error 
 	if len(r.games.GameIds) > 0 {
 		if err := q.UpsertGames(ctx, r.games); err != nil {
 			return fmt.Errorf("upsert %d games: %w", len(r.games.GameIds), err)
-		}
-	}
-	if d := r.delOdds; len(d.GameIds) > 0 {
-		if err := q.DeleteOddsTicks(ctx, d); err != nil {
-			return fmt.Errorf("delete %d odds: %w", len(d.GameIds), err)
-		}
-		if err := q.DeleteLatestOddsAt(ctx, db.DeleteLatestOddsAtParams(d)); err != nil {
-			return fmt.Errorf("delete latest odds: %w", err)
-		}
-		if err := q.RestoreLatestOdds(ctx, db.RestoreLatestOddsParams{GameIds: d.GameIds, Providers: d.Providers}); err != nil {
-			return fmt.Errorf("restore latest odds: %w", err)
 		}
 	}
 	return nil

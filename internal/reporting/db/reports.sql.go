@@ -12,17 +12,19 @@ import (
 
 const biggestMovers = `-- name: BiggestMovers :many
 SELECT w.game_id, coalesce(g.summary, '')::text AS summary, coalesce(g.sport, '')::text AS sport, w.provider, w.ticks,
-       w.open_home_spread, w.last_home_spread,
-       w.open_home_odds, w.last_home_odds,
-       abs(w.last_home_spread - w.open_home_spread)::float8 AS spread_move,
-       abs(implied_probability(w.last_home_odds) - implied_probability(w.open_home_odds))::float8 AS probability_move,
+       w.first_tick[4]::float8 AS open_home_spread, w.last_tick[4]::float8 AS last_home_spread,
+       w.first_tick[5]::integer AS open_home_odds, w.last_tick[5]::integer AS last_home_odds,
+       abs(w.last_tick[4] - w.first_tick[4])::float8 AS spread_move,
+       abs(implied_probability(w.last_tick[5]::integer) - implied_probability(w.first_tick[5]::integer))::float8 AS probability_move,
        w.first_observed, w.last_observed
 FROM (
-    SELECT o.game_id, o.provider, count(*)::bigint AS ticks,
-           ((array_agg(o.home_spread ORDER BY o.observed_at, o.observed_ns))[1])::float8 AS open_home_spread,
-           ((array_agg(o.home_spread ORDER BY o.observed_at DESC, o.observed_ns DESC))[1])::float8 AS last_home_spread,
-           ((array_agg(o.home_odds ORDER BY o.observed_at, o.observed_ns))[1])::integer AS open_home_odds,
-           ((array_agg(o.home_odds ORDER BY o.observed_at DESC, o.observed_ns DESC))[1])::integer AS last_home_odds,
+    SELECT o.game_id, o.provider,
+           (count(*) FILTER (WHERE o.version = 1 OR NOT EXISTS (
+               SELECT 1 FROM odds_ticks l
+               WHERE l.game_id = o.game_id AND l.provider = o.provider AND l.observed_at = o.observed_at
+                 AND l.observed_ns = o.observed_ns AND l.version < o.version)))::bigint AS ticks,
+           min(ARRAY[extract(epoch FROM o.observed_at) * 1000000, o.observed_ns, -o.version, o.home_spread, o.home_odds]::float8[]) AS first_tick,
+           max(ARRAY[extract(epoch FROM o.observed_at) * 1000000, o.observed_ns, o.version, o.home_spread, o.home_odds]::float8[]) AS last_tick,
            min(o.observed_at)::timestamptz AS first_observed,
            max(o.observed_at)::timestamptz AS last_observed
     FROM odds_ticks o
@@ -57,6 +59,11 @@ type BiggestMoversRow struct {
 
 // Per game and provider, how far the home spread and the home side's
 // implied probability moved between the first and last tick since a time.
+// A corrected observation counts once (ticks: the rows that are the lowest
+// version of their observation; only corrections cost an index probe) and
+// as its newest version (open and last prices). One hash aggregate, no
+// sort: the first and last tick are the min and max of
+// [observed µs, ns, -/+version, spread, price] arrays.
 func (q *Queries) BiggestMovers(ctx context.Context, arg BiggestMoversParams) ([]BiggestMoversRow, error) {
 	rows, err := q.db.Query(ctx, biggestMovers, arg.Since, arg.MaxRows)
 	if err != nil {
@@ -147,8 +154,9 @@ type GameProbabilityRow struct {
 	Overround       float64
 }
 
-// Latest odds of each provider of a game, with the implied probability of
-// each side and the overround (the book's margin: the sum minus 1).
+// Latest odds of each provider of a game (of the newest observation, its
+// newest version), with the implied probability of each side and the
+// overround (the book's margin: the sum minus 1).
 func (q *Queries) GameProbability(ctx context.Context, gameID string) ([]GameProbabilityRow, error) {
 	rows, err := q.db.Query(ctx, gameProbability, gameID)
 	if err != nil {
@@ -213,8 +221,13 @@ FROM (
            lag(o.home_spread) OVER w AS prev_home_spread,
            lag(o.away_odds) OVER w AS prev_away_odds,
            lag(o.home_odds) OVER w AS prev_home_odds
-    FROM odds_ticks o
-    WHERE o.game_id = $1 AND o.observed_at >= $2 AND o.observed_at <= $3
+    FROM (
+        SELECT DISTINCT ON (v.provider, v.observed_at, v.observed_ns)
+               v.provider, v.observed_at, v.observed_ns, v.away_spread, v.home_spread, v.away_odds, v.home_odds
+        FROM odds_ticks v
+        WHERE v.game_id = $1 AND v.observed_at >= $2 AND v.observed_at <= $3
+        ORDER BY v.provider, v.observed_at, v.observed_ns, v.version DESC
+    ) o
     WINDOW w AS (PARTITION BY o.provider ORDER BY o.observed_at, o.observed_ns)
 ) m
 WHERE m.prev_away_spread IS NULL
@@ -241,7 +254,10 @@ type LineMovementRow struct {
 }
 
 // The ticks of a game in a time range where a provider's line or price
-// moved (the first tick of each provider included), in time order.
+// moved (the first tick of each provider included), in time order. A
+// corrected observation counts once, as its newest version (the DISTINCT ON
+// follows the primary key's order; only the version needs an incremental
+// sort).
 func (q *Queries) LineMovement(ctx context.Context, arg LineMovementParams) ([]LineMovementRow, error) {
 	rows, err := q.db.Query(ctx, lineMovement,
 		arg.GameID,
@@ -352,6 +368,8 @@ type ProviderFreshnessRow struct {
 
 // Per provider: the newest observation, the ticks observed since a time
 // and the ingest-to-report delay (applied_at - received_at) of those ticks.
+// Volume counts every version: a correction is an update the provider sent
+// and the pipeline carried, with a delay of its own.
 func (q *Queries) ProviderFreshness(ctx context.Context, since time.Time) ([]ProviderFreshnessRow, error) {
 	rows, err := q.db.Query(ctx, providerFreshness, since)
 	if err != nil {

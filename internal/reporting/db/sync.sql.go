@@ -101,7 +101,8 @@ type DeleteOddsTicksParams struct {
 	ObservedNs  []int16
 }
 
-// Deletes ticks a user removed from the feed store (TTL expiries keep them).
+// Deletes ticks a user removed from the feed store (TTL expiries keep
+// them): every version's row of each removed item.
 func (q *Queries) DeleteOddsTicks(ctx context.Context, arg DeleteOddsTicksParams) error {
 	_, err := q.db.Exec(ctx, deleteOddsTicks,
 		arg.GameIds,
@@ -145,6 +146,7 @@ FROM (SELECT unnest($1::text[]) AS game_id,
            unnest($8::integer[]) AS home_odds,
            unnest($9::bigint[]) AS version,
            unnest($10::timestamptz[]) AS received_at) AS t
+ORDER BY t.game_id, t.provider, t.observed_at, t.observed_ns, t.version
 `
 
 type InsertNewOddsTicksParams struct {
@@ -160,9 +162,9 @@ type InsertNewOddsTicksParams struct {
 	ReceivedAts []time.Time
 }
 
-// Inserts odds ticks none of which is stored yet (the sync's fast path:
-// no speculative insertion); a duplicate fails with unique_violation and
-// the caller retries with InsertOddsTicks.
+// Inserts odds ticks (key and version) none of which is stored yet (the
+// sync's fast path: no speculative insertion), in key order; a duplicate
+// fails with unique_violation and the caller retries with InsertOddsTicks.
 func (q *Queries) InsertNewOddsTicks(ctx context.Context, arg InsertNewOddsTicksParams) error {
 	_, err := q.db.Exec(ctx, insertNewOddsTicks,
 		arg.GameIds,
@@ -194,6 +196,7 @@ FROM (SELECT unnest($1::text[]) AS game_id,
            unnest($8::integer[]) AS home_odds,
            unnest($9::bigint[]) AS version,
            unnest($10::timestamptz[]) AS received_at) AS t
+ORDER BY t.game_id, t.provider, t.observed_at, t.observed_ns, t.version
 ON CONFLICT DO NOTHING
 `
 
@@ -210,7 +213,11 @@ type InsertOddsTicksParams struct {
 	ReceivedAts []time.Time
 }
 
-// Inserts odds ticks; odds are immutable, so a tick already there stays.
+// Inserts odds ticks, one row per version of an odds item (a correction is
+// the next version: a row of its own, never an overwrite); a row already
+// there (same key and version: a replay, a backfill overlap) stays. Rows go
+// in key order, so concurrent writers (the sync, a backfill) wait for each
+// other in the same order and never deadlock.
 func (q *Queries) InsertOddsTicks(ctx context.Context, arg InsertOddsTicksParams) error {
 	_, err := q.db.Exec(ctx, insertOddsTicks,
 		arg.GameIds,
@@ -237,7 +244,7 @@ FROM odds_ticks o
 JOIN (SELECT unnest($1::text[]) AS game_id,
            unnest($2::text[]) AS provider) AS d
   ON o.game_id = d.game_id AND o.provider = d.provider
-ORDER BY o.game_id, o.provider, o.observed_at DESC, o.observed_ns DESC
+ORDER BY o.game_id, o.provider, o.observed_at DESC, o.observed_ns DESC, o.version DESC
 ON CONFLICT (game_id, provider) DO NOTHING
 `
 
@@ -247,7 +254,7 @@ type RestoreLatestOddsParams struct {
 }
 
 // Refills latest_odds of the given games and providers from the newest tick
-// left (after ticks were removed).
+// left (after ticks were removed): its highest version.
 func (q *Queries) RestoreLatestOdds(ctx context.Context, arg RestoreLatestOddsParams) error {
 	_, err := q.db.Exec(ctx, restoreLatestOdds, arg.GameIds, arg.Providers)
 	return err
@@ -408,7 +415,9 @@ type UpsertLatestOddsParams struct {
 }
 
 // Moves latest_odds forward (one row per game and provider in the arrays:
-// the newest of the batch); an older tick never replaces a newer one.
+// the newest of the batch); an older tick never replaces a newer one, and
+// of one observation the higher version (a correction) wins: newest is
+// (observed_at, observed_ns, version), compared as a tuple.
 func (q *Queries) UpsertLatestOdds(ctx context.Context, arg UpsertLatestOddsParams) error {
 	_, err := q.db.Exec(ctx, upsertLatestOdds,
 		arg.GameIds,
