@@ -2,6 +2,7 @@ package feed
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 )
@@ -63,5 +64,18 @@ func TestKeyOrder(t *testing.T) {
 	}
 	if GameIDFromPK(GamePK("x-1")) != "x-1" || GameIDFromPK("OTHER") != "" {
 		t.Fatal("GameIDFromPK")
+	}
+}
+
+func TestContentHash(t *testing.T) {
+	o := goodOdds()
+	p := o
+	p.AwaySpread, o.AwaySpread = math.Copysign(0, -1), 0
+	if !o.SameContent(p) || o.ContentHash() != p.ContentHash() {
+		t.Fatalf("-0 and 0 spreads: same content %v, hashes %s %s", o.SameContent(p), o.ContentHash(), p.ContentHash())
+	}
+	p.HomeOdds++
+	if o.ContentHash() == p.ContentHash() {
+		t.Fatal("different prices, same hash")
 	}
 }

@@ -128,15 +128,25 @@ func (o Odds) ContentHash() string {
 	h := fnv.New64a()
 	var b [96]byte
 	buf := b[:0]
-	buf = strconv.AppendFloat(buf, o.AwaySpread, 'g', -1, 64)
+	buf = strconv.AppendFloat(buf, unsignedZero(o.AwaySpread), 'g', -1, 64)
 	buf = append(buf, '|')
-	buf = strconv.AppendFloat(buf, o.HomeSpread, 'g', -1, 64)
+	buf = strconv.AppendFloat(buf, unsignedZero(o.HomeSpread), 'g', -1, 64)
 	buf = append(buf, '|')
 	buf = strconv.AppendInt(buf, int64(o.AwayOdds), 10)
 	buf = append(buf, '|')
 	buf = strconv.AppendInt(buf, int64(o.HomeOdds), 10)
 	_, _ = h.Write(buf)
 	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// unsignedZero maps -0 to 0: they are the same spread (SameContent says so),
+// and DynamoDB stores the number -0 as 0, so a hash of one must be the hash
+// of the other.
+func unsignedZero(v float64) float64 {
+	if v == 0 {
+		return 0
+	}
+	return v
 }
 
 // SameContent reports whether two odds items carry the same quote, ignoring
