@@ -44,6 +44,7 @@ func newKinesisSource(ctx context.Context, cfg Config, log *slog.Logger) (cdc.Ch
 		br := devbridge.New(streams, awsclient.DynamoDB(awsCfg, o), kin, devbridge.Options{
 			Table: cfg.Table, Stream: cfg.Stream, Logger: log.With("module", "devbridge"),
 			DuplicateEvery: cfg.DevBridgeDuplicateEvery, ReorderWindow: cfg.DevBridgeReorderWindow,
+			PartitionBy: cfg.DevBridgePartitionBy, MalformedEvery: cfg.DevBridgeMalformedEvery,
 		})
 		jobs = append(jobs, func(ctx context.Context) {
 			if err := br.Run(ctx); err != nil && ctx.Err() == nil {

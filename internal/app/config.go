@@ -59,6 +59,8 @@ type Config struct {
 	// Fault injection of the development bridge (tests and demos).
 	DevBridgeDuplicateEvery int
 	DevBridgeReorderWindow  int
+	DevBridgePartitionBy    string
+	DevBridgeMalformedEvery int
 }
 
 // envVar describes one configuration variable: its name, default, help and
@@ -199,6 +201,15 @@ var envVars = []envVar{
 	}},
 	{"ODDSFEED_DEV_BRIDGE_DUPLICATE_EVERY", "0", "dev bridge: write every Nth record twice, as Kinesis may (0 = never)", intVar(func(c *Config) *int { return &c.DevBridgeDuplicateEvery })},
 	{"ODDSFEED_DEV_BRIDGE_REORDER_WINDOW", "0", "dev bridge: shuffle records of different items within windows of N (0 = off)", intVar(func(c *Config) *int { return &c.DevBridgeReorderWindow })},
+	{"ODDSFEED_DEV_BRIDGE_PARTITION_BY", "item", "dev bridge: Kinesis partition key of a record: item (its whole key, as AWS does: a game's odds spread over every shard) or pk (the game: one shard per game)", func(c *Config, v string) error {
+		switch v {
+		case "item", "pk":
+			c.DevBridgePartitionBy = v
+			return nil
+		}
+		return errors.New("must be item or pk")
+	}},
+	{"ODDSFEED_DEV_BRIDGE_MALFORMED_EVERY", "0", "dev bridge: write an undecodable record after every Nth record (0 = never)", intVar(func(c *Config) *int { return &c.DevBridgeMalformedEvery })},
 	{"ODDSFEED_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		switch v {
 		case "debug", "info", "warn", "error":

@@ -21,6 +21,7 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/auth"
 	"github.com/oddsfeed/oddsfeed/internal/awsclient"
 	"github.com/oddsfeed/oddsfeed/internal/devbridge"
+	"github.com/oddsfeed/oddsfeed/internal/feed"
 	"github.com/oddsfeed/oddsfeed/internal/harness"
 	"github.com/oddsfeed/oddsfeed/internal/store/dynamo"
 )
@@ -167,17 +168,8 @@ func (r *wsReader) since(i int) []rawFrame {
 	return r.frames[min(i, len(r.frames)):]
 }
 
-type topoOdds struct { // an odds as a native frame carries it
-	GameID     string    `json:"gameId"`
-	Provider   string    `json:"provider"`
-	ObservedAt time.Time `json:"observedAt"`
-	AwaySpread float64   `json:"awaySpread"`
-	HomeSpread float64   `json:"homeSpread"`
-	AwayOdds   int       `json:"awayOdds"`
-	HomeOdds   int       `json:"homeOdds"`
-	ReceivedAt time.Time `json:"receivedAt"`
-	Version    int64     `json:"version"`
-}
+// topoOdds is an odds as a native frame carries it.
+type topoOdds = feed.Odds
 
 type nativeFrame struct {
 	Type       string          `json:"type"`
