@@ -122,7 +122,13 @@ func streamCase(t *testing.T, base string, k keys) {
 		var newest time.Time
 		for i := range 5 {
 			f := read[frame](t, conn)
-			for f.Type == "game" { // the game's own change may arrive late through the stream
+			// The game's own change may arrive late through the stream, and
+			// the first odds (in the snapshot) as a seen frame.
+			for f.Type == "game" || f.Type == "seen" {
+				if f.Type == "seen" && i > 0 && f.Seq != seq+1 {
+					t.Fatalf("seen frame seq %d after %d", f.Seq, seq)
+				}
+				seq = f.Seq
 				f = read[frame](t, conn)
 			}
 			var o oddsJSON

@@ -26,8 +26,9 @@
 // "truncated":true says some (the oldest) were left out, or that the store
 // could not be read: the REST odds listing has them. Odds of the game
 // published after the snapshot follow live; a live copy of an odds already
-// in missed is not sent again (for Options.DedupeWindow), which leaves its
-// seq unused for that client. Games named in sinceTime are covered by `all`
+// in missed (or in a snapshot read from the store before the stream
+// delivered it) is not sent again (for Options.DedupeWindow): the client gets
+// {"type":"seen","epoch":"..","gameId":"g1","seq":N} in its place. Games named in sinceTime are covered by `all`
 // even when this hub has not seen them yet. Then, per change:
 //
 //	{"type":"odds","epoch":"..","gameId":"g1","seq":N,"odds":{..},"late":true,"correction":true}

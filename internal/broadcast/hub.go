@@ -230,6 +230,7 @@ func (h *Hub) fanoutLocked(gs *gameState, id string, m, ref *message) {
 	h.pubStamp++
 	stamp := h.pubStamp
 	var now time.Time // read once, only when a client has a skip set
+	var seen *message // m's seq for the clients that already have its odds
 	send := func(t topic) {
 		for c := range h.index[t] {
 			if c.stamp == stamp {
@@ -239,6 +240,10 @@ func (h *Hub) fanoutLocked(gs *gameState, id string, m, ref *message) {
 			switch {
 			case !c.ref:
 				if c.skip != nil && m.od != nil && c.skipLocked(m.od, &now) {
+					if seen == nil {
+						seen = h.seenMessage(m)
+					}
+					c.enqueue(seen)
 					continue
 				}
 				c.enqueue(m)

@@ -437,14 +437,19 @@ func TestSnapshotThenLaggingStream(t *testing.T) {
 	}
 	e.putOdds(odds("g1", "p", 2))
 	e.publish() // the game, odds 1 (already in the snapshot), odds 2
+	var seqs []uint64
 	for {
 		f := read(t, c)
-		if f.Type == "game" {
+		seqs = append(seqs, f.Seq)
+		if f.Type == "game" || f.Type == "seen" { // seen: odds 1's seq, not odds 1 again
 			continue
 		}
 		if f.Type != "odds" || !strings.Contains(string(f.Odds), `"awayOdds":102`) {
 			t.Fatalf("after the snapshot got %+v %s, want only odds 2", f, f.Odds)
 		}
 		break
+	}
+	if fmt.Sprint(seqs) != "[1 2 3]" {
+		t.Fatalf("seqs after the snapshot %v, want [1 2 3]: dense, odds 1 as a seen frame", seqs)
 	}
 }

@@ -55,6 +55,15 @@ type (
 		Missed    []feed.Odds `json:"missed,omitempty"`
 		Truncated bool        `json:"truncated,omitempty"`
 	}
+	// seenFrame takes the place of an odds message for a client that got
+	// its odds already (in a snapshot read from the store, or as missed):
+	// the seq is accounted for and nothing was missed.
+	seenFrame struct {
+		Type   string `json:"type"`
+		Epoch  string `json:"epoch"`
+		GameID string `json:"gameId"`
+		Seq    uint64 `json:"seq"`
+	}
 	errorFrame struct {
 		Type    string `json:"type"`
 		Epoch   string `json:"epoch"`
@@ -87,6 +96,12 @@ func encode(v any) ([]byte, error) {
 func (h *Hub) oddsMessage(o *feed.Odds, seq uint64, late bool) (*message, error) {
 	b, err := encode(oddsFrame{Type: "odds", Epoch: h.epoch, GameID: o.GameID, Seq: seq, Odds: o, Late: late, Correction: o.Version > 1})
 	return &message{data: b, gameID: o.GameID, seq: seq, od: o}, err
+}
+
+// seenMessage is the "seen" frame of odds message m.
+func (h *Hub) seenMessage(m *message) *message {
+	b, _ := encode(seenFrame{Type: "seen", Epoch: h.epoch, GameID: m.gameID, Seq: m.seq}) // strings and a number always encode
+	return &message{data: b, gameID: m.gameID, seq: m.seq}
 }
 
 func (h *Hub) gameMessage(g *feed.Game, seq uint64) (*message, error) {

@@ -189,8 +189,11 @@ func TestSnapshotOddsNotRepeated(t *testing.T) {
 	if f := read(t, one); f.Type != "game" {
 		t.Fatalf("game:g1: %+v, want the game", f)
 	}
-	if f := readOdds(t, one); !f.Odds.SameContent(odds("g1", "p", 2)) {
-		t.Fatalf("game:g1: %+v, want odds 2 only (odds 1 was in its snapshot)", f)
+	if f := read(t, one); f.Type != "seen" || f.Seq != 2 {
+		t.Fatalf("game:g1: %+v, want seq 2 seen (odds 1 was in its snapshot)", f)
+	}
+	if f := readOdds(t, one); !f.Odds.SameContent(odds("g1", "p", 2)) || f.Seq != 3 {
+		t.Fatalf("game:g1: %+v, want odds 2 at seq 3", f)
 	}
 	syncPoint(t, one)
 }

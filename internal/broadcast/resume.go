@@ -41,7 +41,8 @@ type Historian interface {
 // second time live. Rather than guessing which ones, the client keeps, for
 // Options.DedupeWindow, the keys of the missed odds that were not seen in
 // the watch, and fanoutLocked withholds a live odds whose key is there
-// (once). Such a withheld message leaves its seq unused for that client.
+// (once), and sends that client a "seen" frame with its seq instead, so its
+// seq stays dense.
 // Odds seen in the watch were published already and need no such entry.
 
 // oddsKey identifies one version of one odds of a game: odds are keyed by
