@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,15 @@ type Config struct {
 
 	ShutdownTimeout time.Duration
 	LogLevel        string
+
+	// The HTTP server's limits on each connection (the live stream is
+	// exempt from the read and write timeouts).
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For / X-Real-IP give
+	// the client's address.
+	TrustedProxies []netip.Prefix
 
 	DatabaseURL     string
 	ReportRetention time.Duration
@@ -149,6 +159,27 @@ var envVars = []envVar{
 		c.ShutdownTimeout = d
 		return nil
 	}},
+	{"ODDSFEED_READ_TIMEOUT", "30s", "longest a client may take to send a request, headers and body (the live stream is exempt)", durationVar(time.Second, func(c *Config) *time.Duration { return &c.ReadTimeout })},
+	{"ODDSFEED_WRITE_TIMEOUT", "30s", "longest a request may take from its end to the end of the answer (the live stream is exempt)", durationVar(time.Second, func(c *Config) *time.Duration { return &c.WriteTimeout })},
+	{"ODDSFEED_IDLE_TIMEOUT", "120s", "how long an idle keep-alive connection stays open", durationVar(time.Second, func(c *Config) *time.Duration { return &c.IdleTimeout })},
+	{"ODDSFEED_TRUSTED_PROXIES", "", "reverse proxies (IPs or CIDRs, comma separated) whose X-Forwarded-For / X-Real-IP give the client address; empty = the peer address stands", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				a, aerr := netip.ParseAddr(s)
+				if aerr != nil || a.Zone() != "" {
+					return fmt.Errorf("%q is not an IP address or CIDR prefix such as 10.0.0.0/8", s)
+				}
+				p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
+		return nil
+	}},
 	{"ODDSFEED_DATABASE_URL", "", "Postgres reporting database (postgres://...); empty = no reporting sync or reports API", func(c *Config, v string) error {
 		if v != "" && !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
 			return errors.New("must be a postgres:// URL")
@@ -227,6 +258,17 @@ func intVar(p func(*Config) *int) func(*Config, string) error {
 			return errors.New("must be an integer >= 0")
 		}
 		*p(c) = n
+		return nil
+	}
+}
+
+func durationVar(least time.Duration, p func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < least {
+			return fmt.Errorf("must be a duration of at least %v", least)
+		}
+		*p(c) = d
 		return nil
 	}
 }

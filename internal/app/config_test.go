@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oddsfeed/oddsfeed/internal/app"
 )
@@ -25,6 +27,11 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"ODDSFEED_DATABASE_URL": "mysql://x"}, "ODDSFEED_DATABASE_URL"},
 		{map[string]string{"ODDSFEED_REPORT_RETENTION": "1h"}, "ODDSFEED_REPORT_RETENTION"},
 		{map[string]string{"ODDSFEED_LOG_LEVEL": "loud"}, "ODDSFEED_LOG_LEVEL"},
+		{map[string]string{"ODDSFEED_READ_TIMEOUT": "0"}, "ODDSFEED_READ_TIMEOUT"},
+		{map[string]string{"ODDSFEED_WRITE_TIMEOUT": "10ms"}, "ODDSFEED_WRITE_TIMEOUT"},
+		{map[string]string{"ODDSFEED_IDLE_TIMEOUT": "forever"}, "ODDSFEED_IDLE_TIMEOUT"},
+		{map[string]string{"ODDSFEED_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}, "ODDSFEED_TRUSTED_PROXIES"},
+		{map[string]string{"ODDSFEED_TRUSTED_PROXIES": "10.0.0.0/33"}, "ODDSFEED_TRUSTED_PROXIES"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -43,8 +50,16 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	}
 	// Defaults run the embedded back end.
 	cfg, err := app.LoadConfig(func(string) string { return "" })
-	if err != nil || cfg.Backend != app.BackendEmbedded || cfg.DataDir != "./data" {
+	if err != nil || cfg.Backend != app.BackendEmbedded || cfg.DataDir != "./data" ||
+		cfg.ReadTimeout != 30*time.Second || cfg.WriteTimeout != 30*time.Second || cfg.IdleTimeout != 120*time.Second || cfg.TrustedProxies != nil {
 		t.Fatalf("defaults: %+v, %v", cfg, err)
+	}
+	// Trusted proxies: addresses and prefixes, v4 and v6.
+	cfg, err = app.LoadConfig(func(k string) string {
+		return map[string]string{"ODDSFEED_TRUSTED_PROXIES": " 10.0.0.1, 172.16.0.0/12,fd00::/8,::1"}[k]
+	})
+	if got := fmt.Sprint(cfg.TrustedProxies); err != nil || got != "[10.0.0.1/32 172.16.0.0/12 fd00::/8 ::1/128]" {
+		t.Fatalf("trusted proxies = %s, %v", got, err)
 	}
 }
 

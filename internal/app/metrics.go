@@ -49,8 +49,11 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// middleware counts and times every request by its route pattern (not the
-// raw path, so ids do not explode the label set).
+// middleware counts and times every request. It runs before
+// authentication, so no label value comes from what a client sends: the
+// route is the pattern of a route the request matched (never the raw
+// path) or "unmatched", the method one of the standard ones or "other",
+// the status a valid code or "other".
 func (m *metrics) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
@@ -58,12 +61,25 @@ func (m *metrics) middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(ww, r)
 		route := "unmatched"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
-			route = rc.RoutePattern()
+			route = rc.RoutePattern() // from the router's own patterns
 		}
-		status := strconv.Itoa(ww.Status())
-		m.requests.WithLabelValues(route, r.Method, status).Inc()
+		method := "other"
+		if knownMethods[r.Method] {
+			method = r.Method
+		}
+		status := "other"
+		if c := ww.Status(); c >= 100 && c <= 599 {
+			status = strconv.Itoa(c)
+		}
+		m.requests.WithLabelValues(route, method, status).Inc()
 		m.latency.WithLabelValues(route, status).Observe(time.Since(start).Seconds())
 	})
+}
+
+// knownMethods are the methods that are label values as they are.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodOptions: true, http.MethodConnect: true, http.MethodTrace: true,
 }
 
 // countingStore counts the outcomes of PutOdds for the odds_written metric.

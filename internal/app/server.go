@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -29,6 +31,9 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
 	"github.com/oddsfeed/oddsfeed/web"
 )
+
+// maxHeaderBytes bounds a request's line and headers (431 above).
+const maxHeaderBytes = 64 << 10
 
 // ListeningPrefix starts the line serve prints once it accepts connections,
 // followed by the base URL. Tests and scripts wait for it.
@@ -81,6 +86,9 @@ type Server struct {
 	pipe   *pipeline
 	met    *metrics
 	closer []func() error
+
+	readyMu  sync.Mutex
+	notReady map[string]string // failing readiness checks and their state, to log changes only
 }
 
 // NewServer opens the back end and builds the router.
@@ -143,7 +151,7 @@ func awsOptions(cfg Config) awsclient.Options {
 
 func (s *Server) routes(keys *auth.Keyring, dash *dashboard.Dashboard) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, s.logRequests, s.met.middleware, middleware.Recoverer)
+	r.Use(middleware.RequestID, clientAddr(s.cfg.TrustedProxies), s.logRequests, s.met.middleware, middleware.Recoverer)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	})
@@ -165,7 +173,7 @@ func (s *Server) routes(keys *auth.Keyring, dash *dashboard.Dashboard) http.Hand
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequireAny([]auth.Authenticator{keys.WithTokens(tokens), dash}, auth.RoleAnalyst, auth.RoleAdmin))
 		rd.Routes(r)
-		r.Get("/v1/stream", s.pipe.hub.ServeHTTP)
+		r.Get("/v1/stream", s.noDeadlines(s.pipe.hub))
 		if s.pipe.rep != nil {
 			s.pipe.rep.reports.Routes(r)
 		}
@@ -186,6 +194,76 @@ func (s *Server) routes(keys *auth.Keyring, dash *dashboard.Dashboard) http.Hand
 	return r
 }
 
+// clientAddr sets r.RemoteAddr to the client address that a trusted proxy
+// reports, when the peer is one of trusted (ODDSFEED_TRUSTED_PROXIES): the
+// X-Forwarded-For chain read from the right, past the trusted proxies in
+// it, else the last X-Real-IP. From any other peer, or when an entry is not
+// an address, the peer address stands: a client cannot pick its address.
+func clientAddr(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	isTrusted := func(a netip.Addr) bool {
+		a = a.Unmap().WithZone("")
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	forwarded := func(r *http.Request) (client netip.Addr) {
+		if peer, err := netip.ParseAddrPort(r.RemoteAddr); err != nil || !isTrusted(peer.Addr()) {
+			return netip.Addr{}
+		}
+		var hops []string
+		for _, h := range r.Header.Values("X-Forwarded-For") {
+			hops = append(hops, strings.Split(h, ",")...)
+		}
+		if real := r.Header.Values("X-Real-IP"); len(hops) == 0 && len(real) > 0 {
+			hops = real[len(real)-1:]
+		}
+		for i := len(hops) - 1; i >= 0; i-- {
+			h := strings.TrimSpace(hops[i])
+			if h == "" {
+				continue
+			}
+			a, err := netip.ParseAddr(h)
+			if err != nil {
+				return netip.Addr{}
+			}
+			if client = a.Unmap().WithZone(""); !isTrusted(client) {
+				break
+			}
+		}
+		return client
+	}
+	return func(next http.Handler) http.Handler {
+		if len(trusted) == 0 {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if client := forwarded(r); client.IsValid() {
+				r.RemoteAddr = netip.AddrPortFrom(client, 0).String()
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// noDeadlines lifts the server's read and write timeouts for a long-lived
+// connection (the live stream, which keeps its own: pings, and a write
+// timeout per frame). http.Hijacker leaves a hijacked connection's
+// deadlines to the caller (net/http clears them today, without promising
+// to). It runs after authentication, so only an authenticated client gets
+// a connection without them.
+func (s *Server) noDeadlines(next http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		if err := errors.Join(rc.SetReadDeadline(time.Time{}), rc.SetWriteDeadline(time.Time{})); err != nil {
+			s.log.Warn("cannot lift the connection's deadlines", "path", r.URL.Path, "err", err)
+		}
+		next.ServeHTTP(w, r)
+	}
+}
+
 // logRequests logs one line per request: never headers, so never keys.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -197,7 +275,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if ww.Status() >= 500 {
 			lvl = slog.LevelWarn
 		}
-		s.log.Log(r.Context(), lvl, "request", "request_id", middleware.GetReqID(r.Context()), "method", r.Method,
+		s.log.Log(r.Context(), lvl, "request", "request_id", middleware.GetReqID(r.Context()), "remote", r.RemoteAddr, "method", r.Method,
 			"path", r.URL.Path, "status", ww.Status(), "bytes", ww.BytesWritten(), "duration", time.Since(start))
 	})
 }
@@ -217,8 +295,11 @@ func (s *Server) Serve(ctx context.Context, ready func(url string)) error {
 	}
 	hs := &http.Server{
 		Handler:           s.router,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: min(10*time.Second, s.cfg.ReadTimeout),
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 	}
 	errc := make(chan error, 1)
 	s.pipe.start()
@@ -299,10 +380,30 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			if errors.Is(err, cdc.ErrNotReading) {
 				out[name] = "starting"
 			}
-			s.log.Warn("not ready", "check", name, "err", err)
 		}
+		s.readinessChanged(name, out[name], err)
 	}
 	httpx.WriteJSON(w, status, out)
+}
+
+// readinessChanged logs a check's state when it differs from the last one
+// seen: once when it fails, once when it is ok again, never per request
+// (/readyz is unauthenticated; probes and anyone else may call it often).
+func (s *Server) readinessChanged(check, state string, err error) {
+	s.readyMu.Lock()
+	defer s.readyMu.Unlock()
+	prev, failing := s.notReady[check]
+	switch {
+	case state == "ok" && failing:
+		delete(s.notReady, check)
+		s.log.Info("ready again", "check", check, "was", prev)
+	case state != "ok" && prev != state:
+		if s.notReady == nil {
+			s.notReady = map[string]string{}
+		}
+		s.notReady[check] = state
+		s.log.Warn("not ready", "check", check, "state", state, "err", err)
+	}
 }
 
 // Close releases what NewServer opened, for a server that was never served.
