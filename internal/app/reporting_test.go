@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -25,6 +27,46 @@ func reportingDB(t *testing.T) string {
 		t.Fatalf("migrate: %v", err)
 	}
 	return dsn
+}
+
+// reportingDBWithPassword makes a fresh reporting database owned by a
+// login role of its own with a password, migrated by that role, and returns
+// the role's DSN (user:password@) and the password. The password starts
+// with "secret". The harness' server trusts local TCP connections (any
+// password is accepted, none asked for); a server that checks passwords
+// (TEST_DATABASE_URL) checks this one.
+func reportingDBWithPassword(t *testing.T) (dsn, password string) {
+	t.Helper()
+	ctx := context.Background()
+	suffix := fmt.Sprintf("%08x", rand.Uint32())
+	role, password := "oddsfeed_"+suffix, "secret"+suffix
+	admin := func(dsn, sql string) {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	admin(env.Postgres.DSN, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", role, password))
+	// Registered first, so it runs after the database is dropped.
+	t.Cleanup(func() { admin(env.Postgres.DSN, "DROP ROLE IF EXISTS "+role) })
+	super := env.Postgres.NewDatabase(t)
+	u, err := url.Parse(super)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin(super, fmt.Sprintf("ALTER DATABASE %s OWNER TO %s", strings.TrimPrefix(u.Path, "/"), role))
+	admin(super, "GRANT ALL ON SCHEMA public TO "+role) // PostgreSQL before 15: public's owner is the superuser
+	u.User = url.UserPassword(role, password)
+	dsn = u.String()
+	if err := reporting.Migrate(ctx, dsn, reporting.MigrateUp, io.Discard); err != nil {
+		t.Fatalf("migrate as %s: %v", role, err)
+	}
+	return dsn, password
 }
 
 // tickLine is one odds item in a canonical text form, for checksums.

@@ -11,7 +11,9 @@
 //     Replay re-applies parked records. Each shard is synced by one replica
 //     at a time (a session-level advisory lock).
 //   - Partitions keeps the day partitions of odds_ticks: created ahead and on
-//     demand, dropped after the retention period.
+//     demand, dropped after the retention period. Ticks observed before the
+//     oldest day kept (backdated odds) go to the one archive partition
+//     instead, emptied by the next maintenance run (archive.go).
 //   - Backfill loads a whole feed store through a Scanner, resumably.
 //   - Reports serves the reports HTTP API from sqlc queries (package db,
 //     generated from the top-level sql directory; never edit it by hand).

@@ -27,9 +27,11 @@ func TestMigrateUpDownUp(t *testing.T) {
 	}
 	steps := []struct{ cmd, want string }{
 		{"status", "pending"},
-		{"up", "00003_odds_versions.sql"},
-		{"version", "version 3"},
+		{"up", "00004_odds_ticks_archive.sql"},
+		{"version", "version 4"},
 		{"up", "no pending migrations"},
+		{"down", "migrated down 00004_odds_ticks_archive.sql"},
+		{"version", "version 3"},
 		{"down", "migrated down 00003_odds_versions.sql"},
 		{"version", "version 2"},
 		{"down", "migrated down 00002_sync_state.sql"},
@@ -75,7 +77,7 @@ func TestMigrationsWithGooseOnTheDirectory(t *testing.T) {
 	}
 	// And the embedded runner agrees with what the directory did.
 	var out strings.Builder
-	if err := reporting.MigrateDB(ctx, db, "version", &out); err != nil || !strings.Contains(out.String(), "version 3") {
+	if err := reporting.MigrateDB(ctx, db, "version", &out); err != nil || !strings.Contains(out.String(), "version 4") {
 		t.Fatalf("version after goose on the directory: %q, %v", out.String(), err)
 	}
 }

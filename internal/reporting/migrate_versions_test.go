@@ -33,6 +33,7 @@ func TestMigrateOddsVersionsWithData(t *testing.T) {
 			VALUES ($1, 'p1', $2, 1, -1, $3, $4, $5, $2)`, game, at, -homeOdds, homeOdds, version)
 	}
 	day2 := base.AddDate(0, 0, 1)
+	migrate("down") // to 00003
 	migrate("down") // to 00002: the key without the version
 	ensureToday(t, pool)
 	for _, r := range []struct {
@@ -66,7 +67,8 @@ func TestMigrateOddsVersionsWithData(t *testing.T) {
 	}
 	checkKeys(t, pool, withVersion)
 
-	migrate("down")
+	migrate("down") // to 00003
+	migrate("down") // to 00002
 	if n := count(t, pool, "SELECT count(*) FROM odds_ticks"); n != 3 {
 		t.Fatalf("%d rows after down, want 3", n)
 	}
@@ -75,7 +77,7 @@ func TestMigrateOddsVersionsWithData(t *testing.T) {
 	}
 	checkKeys(t, pool, "PRIMARY KEY (game_id, provider, observed_at, observed_ns)")
 
-	migrate("up")
+	migrate("up") // to 00004
 	checkKeys(t, pool, withVersion)
 	if n := count(t, pool, "SELECT count(*) FROM odds_ticks"); n != 3 {
 		t.Fatalf("%d rows after up again, want 3", n)

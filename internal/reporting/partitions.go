@@ -26,14 +26,17 @@ const (
 )
 
 // Partitions keeps the day partitions of odds_ticks. It remembers the days
-// it has seen exist, so the sync checks a day once. DDL is built from dates
-// only (no input reaches an identifier), which is why it is not in sqlc.
-// Safe for concurrent use.
+// it has seen exist, so the sync checks a day once. Ticks observed before
+// the archive's bound (see archive.go) need no day partition: the archive
+// partition holds them. DDL is built from dates only (no input reaches an
+// identifier), which is why it is not in sqlc. Safe for concurrent use.
 type Partitions struct {
 	pool *pgxpool.Pool
 
-	mu    sync.Mutex
-	known map[string]bool // day (YYYYMMDD) -> partition exists
+	mu        sync.Mutex
+	known     map[string]bool // day (YYYYMMDD) -> partition exists
+	bound     time.Time       // the archive's upper bound (zero: no archive)
+	boundRead bool            // bound was read from the catalog
 }
 
 // NewPartitions returns the partition keeper of the database behind pool.
@@ -60,10 +63,11 @@ func (p *Partitions) EnsureAhead(ctx context.Context, now time.Time, behind, ahe
 	return p.Ensure(ctx, days...)
 }
 
-// Ensure makes sure the partitions of the days of times exist, creating
-// the missing ones. Concurrent creators of the same day (goroutines,
-// replicas) are safe: each creation runs in its own short transaction under
-// an advisory lock keyed by the day, with CREATE TABLE IF NOT EXISTS.
+// Ensure makes sure a partition holds each of times: the archive for a
+// time before its bound, else the time's day partition, created when
+// missing. Concurrent creators of the same day (goroutines, replicas) are
+// safe: each creation runs in its own short transaction under an advisory
+// lock keyed by the day, with CREATE TABLE IF NOT EXISTS.
 func (p *Partitions) Ensure(ctx context.Context, times ...time.Time) error {
 	var missing []time.Time
 	seen := map[string]bool{}
@@ -77,7 +81,17 @@ func (p *Partitions) Ensure(ctx context.Context, times ...time.Time) error {
 		}
 	}
 	p.mu.Unlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	bound, err := p.archiveBound(ctx)
+	if err != nil {
+		return err
+	}
 	for _, d := range missing {
+		if d.Before(bound) {
+			continue // the archive holds it (bounds are whole days)
+		}
 		if err := p.create(ctx, d); err != nil {
 			return err
 		}
@@ -103,7 +117,9 @@ func (p *Partitions) create(ctx context.Context, day time.Time) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && (pe.Code == "42P07" || pe.Code == "42P17") {
 		// duplicate_table, or "would overlap": created meanwhile by a
-		// creator that did not take our lock (an admin, an older binary).
+		// creator that did not take our lock (an admin, an older binary),
+		// or the day is the archive's now (another replica moved its
+		// bound up since we read it).
 		return nil
 	}
 	if err != nil {
@@ -112,10 +128,18 @@ func (p *Partitions) create(ctx context.Context, day time.Time) error {
 	return nil
 }
 
-// List returns the days of the existing partitions of odds_ticks, oldest
-// first.
-func (p *Partitions) List(ctx context.Context) ([]time.Time, error) {
-	rows, err := p.pool.Query(ctx, `SELECT c.relname FROM pg_inherits i
+// List returns the days of the existing day partitions of odds_ticks,
+// oldest first.
+func (p *Partitions) List(ctx context.Context) ([]time.Time, error) { return listDays(ctx, p.pool) }
+
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func listDays(ctx context.Context, q querier) ([]time.Time, error) {
+	rows, err := q.Query(ctx, `SELECT c.relname FROM pg_inherits i
 		JOIN pg_class c ON c.oid = i.inhrelid
 		WHERE i.inhparent = 'odds_ticks'::regclass`)
 	if err != nil {
@@ -143,7 +167,9 @@ func (p *Partitions) List(ctx context.Context) ([]time.Time, error) {
 
 // DropPartitionsBefore drops the day partitions that end at or before
 // cutoff (every row in them was observed before cutoff), returning their
-// names. Run it with cutoff = now minus the retention period.
+// names; then it moves the archive's bound up to cutoff's day and deletes
+// the archived ticks observed before cutoff (see moveArchive). Run it with
+// cutoff = now minus the retention period.
 func (p *Partitions) DropPartitionsBefore(ctx context.Context, cutoff time.Time) ([]string, error) {
 	days, err := p.List(ctx)
 	if err != nil {
@@ -163,7 +189,7 @@ func (p *Partitions) DropPartitionsBefore(ctx context.Context, cutoff time.Time)
 		}
 		dropped = append(dropped, name)
 	}
-	return dropped, nil
+	return dropped, p.moveArchive(ctx, cutoff)
 }
 
 // forget clears what the keeper knows, after an insert found no partition
@@ -171,6 +197,7 @@ func (p *Partitions) DropPartitionsBefore(ctx context.Context, cutoff time.Time)
 func (p *Partitions) forget() {
 	p.mu.Lock()
 	clear(p.known)
+	p.boundRead = false
 	p.mu.Unlock()
 }
 

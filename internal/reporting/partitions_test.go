@@ -69,7 +69,8 @@ func TestPartitionsEnsureAheadAndRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A row of a day with no partition fails: there is no default partition.
+	// A row of a day with no partition (and after the archive's bound,
+	// still 2000-01-01) fails: there is no default partition.
 	if _, err := pool.Exec(ctx, `INSERT INTO odds_ticks (game_id, provider, observed_at, away_spread, home_spread, away_odds, home_odds, version, received_at)
 		VALUES ('g', 'p', '2020-01-01Z', 0, 0, 100, 100, 1, now())`); err == nil {
 		t.Fatal("a row without a partition was stored")
@@ -84,12 +85,27 @@ func TestPartitionsEnsureAheadAndRetention(t *testing.T) {
 	if n := count(t, pool, "SELECT count(*) FROM odds_ticks"); n != 3 {
 		t.Fatalf("%d rows left, want 3", n)
 	}
-	// The keeper forgot the dropped days: ensuring one again re-creates it.
-	if err := p.Ensure(ctx, time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)); err != nil {
+	// The archive now ends where the days kept begin (24 Nov): a dropped
+	// day (or any before) is not made again, its rows go to the archive; a
+	// new day is made.
+	if err := p.Ensure(ctx, time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC), time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if days, _ := p.List(ctx); len(days) != 3 {
+		t.Fatalf("partitions %v after ensuring dropped days", days)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO odds_ticks (game_id, provider, observed_at, away_spread, home_spread, away_odds, home_odds, version, received_at)
+		VALUES ('g', 'p', '2026-11-22 01:00Z', 0, 0, 100, 100, 1, now()), ('g', 'p', '2020-01-01Z', 0, 0, 100, 100, 1, now())`); err != nil {
+		t.Fatalf("rows before the days kept: %v", err)
+	}
+	if n := count(t, pool, "SELECT count(*) FROM odds_ticks_archive"); n != 2 {
+		t.Fatalf("%d rows in the archive, want 2", n)
+	}
+	if err := p.Ensure(ctx, time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	if days, _ := p.List(ctx); len(days) != 4 {
-		t.Fatalf("partitions %v after re-creating one", days)
+		t.Fatalf("partitions %v after ensuring a new day", days)
 	}
 }
 

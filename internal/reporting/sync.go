@@ -216,13 +216,13 @@ func (s *Sync) applyTx(ctx context.Context, b cdc.Batch, mode applyMode) (err er
 
 	var dead []deadLetter
 	for _, r := range b.Bad {
-		if cp == "" || cmpPosition(r.Position, cp) > 0 {
+		if !appliedBefore(r.Position, cp) {
 			dead = append(dead, deadLetter{source: b.Source, position: r.Position, kind: "record", raw: r.Data, err: r.Err})
 		}
 	}
 	good := make([]feed.Change, 0, len(b.Changes))
 	for _, c := range b.Changes {
-		if cp != "" && cmpPosition(c.Position, cp) <= 0 {
+		if appliedBefore(c.Position, cp) {
 			continue
 		}
 		if err := checkChange(c); err != nil {
@@ -240,15 +240,13 @@ func (s *Sync) applyTx(ctx context.Context, b cdc.Batch, mode applyMode) (err er
 	} else if err := applyRows(ctx, q, buildRows(good), mode == modeFast); err != nil {
 		return err
 	}
-	for _, d := range dead {
-		pos := d.position
-		if !validPosition(pos) {
-			pos = b.Position
-		}
+	for i := range dead {
+		d := &dead[i]
+		d.position = letterPosition(d.position, b.Position, i)
 		if err := q.InsertDeadLetter(ctx, db.InsertDeadLetterParams{
-			Consumer: s.name, Source: d.source, Position: pos, Kind: d.kind, Raw: d.raw, Error: errText(d.err),
+			Consumer: s.name, Source: d.source, Position: d.position, Kind: d.kind, Raw: d.raw, Error: errText(d.err),
 		}); err != nil {
-			return fmt.Errorf("park dead letter %s/%s: %w", d.source, pos, err)
+			return fmt.Errorf("park dead letter %s/%s: %w", d.source, d.position, err)
 		}
 	}
 	if err := q.SetCheckpoint(ctx, db.SetCheckpointParams{
@@ -304,6 +302,27 @@ func (s *Sync) bisect(ctx context.Context, p *pipe, source string, changes []fee
 		return nil, err
 	}
 	return append(left, right...), nil
+}
+
+// appliedBefore reports whether the record at pos is at or before the
+// checkpoint cp. A record without a decimal position (a stream's garbage)
+// is not: it belongs to the batch being applied, itself past cp.
+func appliedBefore(pos, cp string) bool {
+	return cp != "" && validPosition(pos) && cmpPosition(pos, cp) <= 0
+}
+
+// letterPosition is where the i-th dead letter (from 0) of the batch up to
+// batchPos is parked: at its record's position pos, or, when pos is not a
+// decimal, at batchPos plus the fraction .000000001 * (i+1). No stream
+// record has a fractional position and the fraction differs per letter
+// (fixed width: the numeric column takes 11.1 and 11.10 for one number), so
+// such letters collide neither with each other nor with a record parked at
+// batchPos; a batch applied again parks them at the same places.
+func letterPosition(pos, batchPos string, i int) string {
+	if validPosition(pos) {
+		return pos
+	}
+	return fmt.Sprintf("%s.%09d", batchPos, i+1)
 }
 
 // changeLetter parks a decoded change as the JSON of the feed.Change.

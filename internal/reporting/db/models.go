@@ -77,6 +77,20 @@ type OddsTick struct {
 	AppliedAt  time.Time
 }
 
+type OddsTicksArchive struct {
+	GameID     string
+	Provider   string
+	ObservedAt time.Time
+	ObservedNs int16
+	AwaySpread float64
+	HomeSpread float64
+	AwayOdds   int32
+	HomeOdds   int32
+	Version    int64
+	ReceivedAt time.Time
+	AppliedAt  time.Time
+}
+
 type SyncCheckpoint struct {
 	Consumer       string
 	Source         string
