@@ -12,7 +12,7 @@ SQLC_VERSION := v1.31.1
 # sqlc is built once per machine (cgo, ~75 s) into the Go bin directory.
 SQLC := $(shell $(GO) env GOPATH)/bin/sqlc
 
-.PHONY: deps test build run bench fmt-check sqlc-check generate web
+.PHONY: deps test build run bench fuzz fmt-check sqlc-check generate web
 
 # npm-installed emulators (DynamoDB Local, kinesis-mock) used by the test harness.
 deps: $(EMULATORS_STAMP) $(WEB_STAMP)
@@ -46,6 +46,22 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'HubFanout' -benchtime 1000x ./internal/broadcast/
 	$(GO) test -run '^$$' -bench 'SyncVsCopy' -benchtime 100x ./internal/reporting/
 	$(GO) test -run '^$$' -bench 'Freshness' -benchtime 10x ./internal/reporting/
+
+# Every fuzz target, one after the other, FUZZTIME each (a crash stops the
+# run and is written to the package's testdata/fuzz/<target>/: commit it).
+FUZZTIME ?= 60s
+FUZZ_TARGETS := \
+	internal/ingest:FuzzDecodeOdds internal/ingest:FuzzDecodeRef internal/httpx:FuzzReadBodyGzip \
+	internal/cdc:FuzzDecodeRecord internal/cdc:FuzzRecordRoundTrip internal/broadcast:FuzzClientRequest \
+	internal/store/dynamo:FuzzDecodeCursor internal/store/embedded:FuzzDecodeCursor \
+	internal/store/embedded:FuzzDecodeItem internal/store/embedded:FuzzDecodeEntry \
+	internal/feed:FuzzParseKeyTime internal/app:FuzzLoadConfig internal/dashboard:FuzzSafeNext internal/auth:FuzzParseKeyring
+
+fuzz: deps
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t#*:} ./$${t%%:*}/"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) -parallel 1 -timeout 0 ./$${t%%:*}/; \
+	done
 
 # gofmt -l must print nothing.
 fmt-check:
