@@ -171,7 +171,7 @@ func (s *Server) routes(keys *auth.Keyring, dash *dashboard.Dashboard) http.Hand
 	dash.Routes(r)
 	tokens := auth.NewTokens(nil, time.Minute, nil)
 	r.Group(func(r chi.Router) {
-		r.Use(auth.RequireAny([]auth.Authenticator{keys.WithTokens(tokens), dash}, auth.RoleAnalyst, auth.RoleAdmin))
+		r.Use(auth.RequireAny([]auth.Authenticator{keys, tokens, dash}, auth.RoleAnalyst, auth.RoleAdmin))
 		rd.Routes(r)
 		r.Get("/v1/stream", s.noDeadlines(s.pipe.hub))
 		if s.pipe.rep != nil {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/oddsfeed/oddsfeed/internal/feed"
 )
@@ -41,6 +42,14 @@ func (r Role) Valid() bool {
 type Principal struct {
 	Name string
 	Role Role
+	// Session is the id of the dashboard session the request authenticated
+	// with, directly or through a stream token minted with it; "" for an
+	// API key. It is no credential (tokens carry it in URLs). Streams opened
+	// with it are closed when the session ends (broadcast.Hub.CloseSession).
+	Session string
+	// Expires is when the credential ends (a session's or a stream token's
+	// expiry); zero for an API key. A stream is closed at Expires.
+	Expires time.Time
 }
 
 // maxKeyLen bounds the key a request may present, so nobody makes us hash
@@ -51,7 +60,6 @@ const maxKeyLen = 256
 // built, so it is safe for concurrent Authenticate calls.
 type Keyring struct {
 	byHash map[[sha256.Size]byte]entry
-	tokens *Tokens // when set, stream tokens are accepted on WebSocket upgrades
 }
 
 type entry struct {
@@ -170,15 +178,10 @@ func (k *Keyring) Len() int { return len(k.byHash) }
 
 // Authenticate finds the principal of the API key a request presents in
 // "Authorization: Bearer <key>" or "X-API-Key: <key>". Keys in the URL
-// (?access_token=) are not accepted: URLs end up in logs.
+// (?access_token=) are not accepted: URLs end up in logs. Stream tokens are
+// not API keys: Tokens authenticates them, on GET /v1/stream only.
 func (k *Keyring) Authenticate(r *http.Request) (Principal, bool) {
 	key := presentedKey(r)
-	if key == "" && k.tokens != nil && isUpgrade(r) {
-		if tok := r.URL.Query().Get("token"); tok != "" {
-			p, err := k.tokens.Check(tok)
-			return p, err == nil
-		}
-	}
 	if key == "" || len(key) > maxKeyLen {
 		return Principal{}, false
 	}

@@ -13,6 +13,15 @@ import (
 const (
 	ReasonTooSlow  = "client too slow"
 	ReasonShutdown = "server shutting down"
+	// ReasonTooManyRequests: the client kept sending past its request rate.
+	ReasonTooManyRequests = "too many requests"
+	// ReasonSessionEnded: the dashboard session the stream was opened with
+	// was signed out (Hub.CloseSession).
+	ReasonSessionEnded = "session ended"
+	// ReasonSessionExpired and ReasonTokenExpired: the credential the stream
+	// was opened with expired (auth.Principal.Expires).
+	ReasonSessionExpired = "session expired"
+	ReasonTokenExpired   = "token expired"
 )
 
 // transport is where a client's writer goroutine sends frames: a WebSocket
@@ -83,6 +92,10 @@ type client struct {
 	tr  transport
 	// ref marks an AWS reference client: flat odds inserts, nothing else.
 	ref bool
+	// own is the principal's counters (nil without a principal); session
+	// is the auth.Principal.Session the connection was opened with.
+	own     *owner
+	session string
 
 	// Guarded by hub.mu.
 	topics map[topic]struct{}

@@ -34,7 +34,8 @@
 //	{"type":"odds","epoch":"..","gameId":"g1","seq":N,"odds":{..},"late":true,"correction":true}
 //	{"type":"game","epoch":"..","gameId":"g1","seq":N,"game":{..}}
 //
-// seq is per game, dense from 1 within one epoch (one hub lifetime). A bad
+// seq is per game, dense within one epoch (one hub lifetime), from 1 or
+// from above the seqs of the games dropped from memory (prune.go). A bad
 // request gets {"type":"error","epoch":"..","message":".."}. Every odds
 // version the stream delivers is pushed once, in the order it arrives:
 // "late" (omitted when false) marks one older than the newest the hub had
@@ -56,5 +57,15 @@
 //
 // The hub knows a game's sport from the game changes it has seen; odds of a
 // game whose game change it has not seen reach `all` and `game:` only.
-// History is dropped when a game closes.
+// History is dropped when a game closes; idle games are dropped from memory
+// (prune.go), keeping seqs unique within the epoch.
+//
+// Limits (limits.go): topics per connection and per principal, and streams
+// per principal (the auth.Principal of the request context); a token
+// bucket of requests per connection (a flooding one is closed with
+// StatusPolicyViolation); the store reads and the bytes of replays and
+// missed odds of one subscribe, checked before any store work (past them,
+// snapshots are "truncated"). A stream is closed when its credential
+// expires (auth.Principal.Expires) or its dashboard session ends
+// (CloseSession).
 package broadcast

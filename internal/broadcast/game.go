@@ -24,6 +24,8 @@ type gameState struct {
 	// hist is a ring of the last messages (len <= cap); start is the oldest.
 	hist  []*message
 	start int
+	// active is when the game last changed (monoNow), for pruning.
+	active int64
 }
 
 func newGameState(history int) *gameState {

@@ -38,6 +38,17 @@ type Options struct {
 	// DedupeWindow is how long after a snapshot with missed odds the live
 	// copies of those odds are withheld from that client. Default 1m.
 	DedupeWindow time.Duration
+	// Limits on clients: see limits.go. Zero takes the default.
+	Limits Limits
+	// GameIdle: a game no client's topics cover, with no change for this
+	// long, is dropped from memory. Default 1h.
+	GameIdle time.Duration
+	// ClosedGameIdle: a closed game with no change for this long is
+	// dropped. Default 1m.
+	ClosedGameIdle time.Duration
+	// MaxGames bounds the games the hub keeps: past it, the least recently
+	// active one is dropped. Default 50000.
+	MaxGames int
 	// Logger defaults to discarding.
 	Logger *slog.Logger
 }
@@ -65,6 +76,16 @@ func (o Options) withDefaults() Options {
 	if o.DedupeWindow <= 0 {
 		o.DedupeWindow = time.Minute
 	}
+	if o.GameIdle <= 0 {
+		o.GameIdle = time.Hour
+	}
+	if o.ClosedGameIdle <= 0 {
+		o.ClosedGameIdle = time.Minute
+	}
+	if o.MaxGames <= 0 {
+		o.MaxGames = 50_000
+	}
+	o.Limits = o.Limits.withDefaults()
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -116,7 +137,15 @@ type Hub struct {
 	// watches collect, per game, the odds published while a resuming
 	// subscriber reads what it missed from the store.
 	watches map[string]map[*oddsWatch]struct{}
-	wg      sync.WaitGroup // connection handlers
+	// owners counts connections and topics per principal (limits.go).
+	owners map[string]*owner
+	// seqFloor is the highest seq of a dropped game: a game (re)created
+	// after it starts there, so a seq never repeats within the epoch
+	// (prune.go). lastSweep is when idle games were last looked for.
+	seqFloor  uint64
+	lastSweep int64
+	clock     func() int64   // monoNow; tests set it
+	wg        sync.WaitGroup // connection handlers
 
 	stats struct {
 		sent, conflated, dropped, slowClosed atomic.Uint64
@@ -132,6 +161,8 @@ func New(s Snapshotter, o Options) *Hub {
 	return &Hub{
 		snap: s, hist: hist, o: o, log: o.Logger,
 		watches: map[string]map[*oddsWatch]struct{}{},
+		owners:  map[string]*owner{},
+		clock:   monoNow,
 		epoch:   rand.Text()[:16],
 		games:   map[string]*gameState{},
 		index:   map[topic]map[*client]struct{}{},
@@ -169,7 +200,8 @@ func (h *Hub) publishOdds(o feed.Odds) {
 	if h.closed {
 		return
 	}
-	gs := h.gameLocked(o.GameID)
+	now := h.clock()
+	gs := h.gameLocked(o.GameID, now)
 	cur, had := gs.latest[o.Provider]
 	late := had && cur.Newer(o)
 	m, err := h.oddsMessage(&o, gs.seq+1, late)
@@ -182,6 +214,7 @@ func (h *Hub) publishOdds(o feed.Odds) {
 		return
 	}
 	gs.seq++
+	gs.active = now
 	gs.observe(o)
 	gs.published(o)
 	gs.record(m)
@@ -189,6 +222,7 @@ func (h *Hub) publishOdds(o feed.Odds) {
 		w.add(o, h.o.MissedLimit)
 	}
 	h.fanoutLocked(gs, o.GameID, m, ref)
+	h.maybeSweepLocked(now)
 }
 
 func (h *Hub) publishGame(g feed.Game) {
@@ -197,13 +231,15 @@ func (h *Hub) publishGame(g feed.Game) {
 	if h.closed {
 		return
 	}
-	gs := h.gameLocked(g.ID)
+	now := h.clock()
+	gs := h.gameLocked(g.ID, now)
 	m, err := h.gameMessage(&g, gs.seq+1)
 	if err != nil {
 		h.log.Error("broadcast dropped game change", "game", g.ID, "err", err)
 		return
 	}
 	gs.seq++
+	gs.active = now
 	gs.game, gs.sport = &g, g.Sport
 	switch {
 	case g.Status == feed.StatusClosed:
@@ -213,12 +249,19 @@ func (h *Hub) publishGame(g feed.Game) {
 	}
 	gs.record(m)
 	h.fanoutLocked(gs, g.ID, m, nil)
+	h.maybeSweepLocked(now)
 }
 
-func (h *Hub) gameLocked(id string) *gameState {
+// gameLocked returns game id's state, made (from seqFloor, within MaxGames)
+// when the hub has none.
+func (h *Hub) gameLocked(id string, now int64) *gameState {
 	gs := h.games[id]
 	if gs == nil {
+		if len(h.games) >= h.o.MaxGames {
+			h.evictLocked()
+		}
 		gs = newGameState(h.o.History)
+		gs.seq, gs.active = h.seqFloor, now
 		h.games[id] = gs
 	}
 	return gs
@@ -344,6 +387,12 @@ func (h *Hub) unregister(c *client) {
 }
 
 func (h *Hub) addTopicLocked(c *client, t topic) {
+	if _, ok := c.topics[t]; ok {
+		return
+	}
+	if c.own != nil {
+		c.own.topics++
+	}
 	c.topics[t] = struct{}{}
 	set := h.index[t]
 	if set == nil {
@@ -354,6 +403,12 @@ func (h *Hub) addTopicLocked(c *client, t topic) {
 }
 
 func (h *Hub) removeTopicLocked(c *client, t topic) {
+	if _, ok := c.topics[t]; !ok {
+		return
+	}
+	if c.own != nil {
+		c.own.topics--
+	}
 	delete(c.topics, t)
 	if set := h.index[t]; set != nil {
 		delete(set, c)

@@ -151,13 +151,17 @@ func (h *Hub) unwatchLocked(r *resume) {
 
 // readMissed reads from the store the odds of game id observed after
 // `after`: at most MissedLimit, the newest ones, returned oldest first;
-// more is true when there were more.
-func (h *Hub) readMissed(ctx context.Context, id string, after time.Time) (odds []feed.Odds, more bool, err error) {
+// more is true when there were more, or b ran out of reads first.
+func (h *Hub) readMissed(ctx context.Context, id string, after time.Time, b *budget) (odds []feed.Odds, more bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, h.o.WriteTimeout)
 	defer cancel()
 	limit := h.o.MissedLimit
 	r := store.OddsRange{GameID: id, From: after} // From is inclusive
 	for {
+		if !b.read() {
+			more = true
+			break
+		}
 		r.Limit = min(store.MaxLimit, limit+1-len(odds))
 		page, err := h.hist.ListOdds(ctx, r)
 		if err != nil {
@@ -182,9 +186,10 @@ func (h *Hub) readMissed(ctx context.Context, id string, after time.Time) (odds 
 }
 
 // missedLocked merges what the store read and the watch of r collected into
-// the missed odds of a snapshot, oldest first, and records in c the keys to
-// withhold live. truncated is true when missed is not complete.
-func (h *Hub) missedLocked(c *client, r *resume) (missed []feed.Odds, truncated bool) {
+// the missed odds of a snapshot, oldest first, and returns the keys to
+// withhold live from its client when it is sent (addSkipLocked). truncated
+// is true when missed is not complete.
+func (h *Hub) missedLocked(r *resume) (missed []feed.Odds, truncated bool, skip map[oddsKey]struct{}) {
 	published := make(map[oddsKey]struct{}, len(r.watch.odds))
 	missed = make([]feed.Odds, 0, len(r.odds)+len(r.watch.odds))
 	for _, o := range r.watch.odds {
@@ -207,7 +212,6 @@ func (h *Hub) missedLocked(c *client, r *resume) (missed []feed.Odds, truncated 
 	if n := h.o.MissedLimit; len(missed) > n {
 		missed, truncated = missed[len(missed)-n:], true
 	}
-	var skip map[oddsKey]struct{}
 	for i := range missed {
 		k := keyOf(&missed[i])
 		if _, ok := published[k]; ok {
@@ -218,10 +222,7 @@ func (h *Hub) missedLocked(c *client, r *resume) (missed []feed.Odds, truncated 
 		}
 		skip[k] = struct{}{}
 	}
-	if skip != nil {
-		c.addSkipLocked(r.id, skip, time.Now().Add(h.o.DedupeWindow))
-	}
-	return missed, truncated
+	return missed, truncated, skip
 }
 
 // addSkipLocked records keys of game id to withhold from c until `until`,
