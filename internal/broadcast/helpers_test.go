@@ -65,7 +65,7 @@ func odds(gameID, provider string, i int) feed.Odds {
 
 func (e *env) putGame(g feed.Game) {
 	e.t.Helper()
-	if _, _, err := e.st.PutGame(context.Background(), g); err != nil {
+	if _, _, err := e.st.PutGame(context.Background(), g, store.System); err != nil {
 		e.t.Fatalf("put game: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oddsfeed/oddsfeed/internal/feed"
+	"github.com/oddsfeed/oddsfeed/internal/store"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
 )
 
@@ -38,7 +39,7 @@ func putGames(t *testing.T, s *embedded.Store, prefix string, n int) {
 	for i := range n {
 		g := feed.Game{ID: fmt.Sprintf("%s-%d", prefix, i), Sport: "nba", Summary: "A at B",
 			GameDate: time.Date(2030, 1, 1, 20, 0, 0, 0, time.UTC), Status: feed.StatusScheduled}
-		if _, _, err := s.PutGame(context.Background(), g); err != nil {
+		if _, _, err := s.PutGame(context.Background(), g, store.System); err != nil {
 			t.Fatal(err)
 		}
 	}

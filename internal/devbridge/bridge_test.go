@@ -15,6 +15,7 @@ import (
 
 	"github.com/oddsfeed/oddsfeed/internal/cdc"
 	"github.com/oddsfeed/oddsfeed/internal/feed"
+	"github.com/oddsfeed/oddsfeed/internal/store"
 	"github.com/oddsfeed/oddsfeed/internal/store/dynamo"
 )
 
@@ -37,7 +38,7 @@ func TestRelaysChanges(t *testing.T) {
 	c := f.consume(t)
 	ctx := t.Context()
 	before := time.Now()
-	g1, _, err := f.store.PutGame(ctx, game("g1", feed.StatusScheduled))
+	g1, _, err := f.store.PutGame(ctx, game("g1", feed.StatusScheduled), store.System)
 	if err != nil {
 		t.Fatalf("put game: %v", err)
 	}
@@ -45,7 +46,7 @@ func TestRelaysChanges(t *testing.T) {
 	if _, err := f.store.PutOdds(ctx, odds); err != nil {
 		t.Fatalf("put odds: %v", err)
 	}
-	g2, _, err := f.store.PutGame(ctx, game("g1", feed.StatusLive))
+	g2, _, err := f.store.PutGame(ctx, game("g1", feed.StatusLive), store.System)
 	if err != nil {
 		t.Fatalf("update game: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/oddsfeed/oddsfeed/internal/cdc"
 	"github.com/oddsfeed/oddsfeed/internal/feed"
+	"github.com/oddsfeed/oddsfeed/internal/store"
 	"github.com/oddsfeed/oddsfeed/internal/store/dynamo"
 )
 
@@ -26,7 +27,7 @@ func TestPartitionByItem(t *testing.T) {
 	}
 	slices.SortStableFunc(all, func(a, b feed.Odds) int { return a.ObservedAt.Compare(b.ObservedAt) })
 	for g := range 4 {
-		if _, _, err := f.store.PutGame(ctx, game(fmt.Sprintf("g%d", g), feed.StatusScheduled)); err != nil {
+		if _, _, err := f.store.PutGame(ctx, game(fmt.Sprintf("g%d", g), feed.StatusScheduled), store.System); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -36,7 +37,7 @@ func TestPartitionByItem(t *testing.T) {
 	// Game updates: several changes of one item (versions 2 and 3).
 	for _, st := range []feed.GameStatus{feed.StatusLive, feed.StatusClosed} {
 		for g := range 4 {
-			if _, _, err := f.store.PutGame(ctx, game(fmt.Sprintf("g%d", g), st)); err != nil {
+			if _, _, err := f.store.PutGame(ctx, game(fmt.Sprintf("g%d", g), st), store.System); err != nil {
 				t.Fatal(err)
 			}
 		}

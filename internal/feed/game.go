@@ -38,10 +38,15 @@ type Game struct {
 	Version int64 `json:"version"`
 	// UpdatedAt is set by the store on every write.
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Owner is set by the store: the provider that created the game (or
+	// claimed it, see store.PlanGameWrite); "" for a game created by the
+	// server itself or before games had owners. Only the owner and admins
+	// may change a game.
+	Owner string `json:"owner,omitempty"`
 }
 
-// Validate checks a game as a provider sends it (Version and UpdatedAt are
-// the store's). It returns one FieldError per bad field, nil when valid.
+// Validate checks a game as a provider sends it (Version, UpdatedAt and
+// Owner are the store's). It returns one FieldError per bad field, nil when valid.
 func (g Game) Validate() FieldErrors {
 	var errs FieldErrors
 	if err := ValidateID(g.ID); err != "" {
@@ -76,7 +81,7 @@ func (g Game) Validate() FieldErrors {
 }
 
 // SameContent reports whether two games carry the same provider-visible
-// content, ignoring the store's Version and UpdatedAt.
+// content, ignoring the store's Version, UpdatedAt and Owner.
 func (g Game) SameContent(o Game) bool {
 	return g.ID == o.ID && g.Sport == o.Sport && g.Summary == o.Summary && g.Venue == o.Venue &&
 		g.GameDate.Equal(o.GameDate) && g.Status == o.Status && g.HomeTeam == o.HomeTeam && g.AwayTeam == o.AwayTeam

@@ -48,6 +48,7 @@ const (
 	AttrHomeTeam   = "HOME_TEAM"
 	AttrAwayTeam   = "AWAY_TEAM"
 	AttrUpdatedAt  = "UPDATED_AT"
+	AttrOwner      = "OWNER" // a game's Game.Owner; absent when it has none
 	AttrProvider   = "PROVIDER"
 	AttrObservedAt = "OBSERVED_AT"
 	AttrReceivedAt = "RECEIVED_AT"
@@ -86,6 +87,7 @@ func GameItem(g Game) Item {
 	putOpt(it, AttrVenue, g.Venue)
 	putOpt(it, AttrHomeTeam, g.HomeTeam)
 	putOpt(it, AttrAwayTeam, g.AwayTeam)
+	putOpt(it, AttrOwner, g.Owner)
 	switch g.Status {
 	case StatusScheduled:
 		it[AttrGSI1PK] = S(GSI1PKValue)
@@ -171,6 +173,7 @@ func DecodeGame(it Item) (Game, error) {
 		AwayTeam:  it[AttrAwayTeam].S,
 		Version:   d.int(AttrVersion),
 		UpdatedAt: d.time(AttrUpdatedAt),
+		Owner:     it[AttrOwner].S,
 	}
 	if d.err != nil {
 		return Game{}, fmt.Errorf("decode game %s: %w", it[AttrPK].S, d.err)

@@ -16,6 +16,7 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/auth"
 	"github.com/oddsfeed/oddsfeed/internal/feed"
 	"github.com/oddsfeed/oddsfeed/internal/feedread"
+	"github.com/oddsfeed/oddsfeed/internal/store"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
 )
 
@@ -46,7 +47,7 @@ func newFixture(t *testing.T) *fixture {
 		{ID: "c1", Status: feed.StatusClosed, GameDate: day.Add(-48 * time.Hour)},
 	} {
 		g.Sport, g.Summary = "soccer", fmt.Sprintf("game %d", i)
-		if _, _, err := s.PutGame(ctx, g); err != nil {
+		if _, _, err := s.PutGame(ctx, g, store.System); err != nil {
 			t.Fatal(err)
 		}
 	}

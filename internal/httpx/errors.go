@@ -37,6 +37,7 @@ type statusRule struct {
 var statusTable = []statusRule{
 	{store.ErrNotFound, http.StatusNotFound, TypeNotFound},
 	{store.ErrBadCursor, http.StatusBadRequest, TypeInvalidInput},
+	{store.ErrNotOwner, http.StatusForbidden, TypeForbidden},
 	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, TypeTooLarge},
 	{ErrMalformedJSON, http.StatusBadRequest, TypeMalformed},
 	{ErrBodyRead, http.StatusBadRequest, TypeBlank},

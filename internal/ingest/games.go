@@ -2,13 +2,17 @@ package ingest
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/oddsfeed/oddsfeed/internal/auth"
 	"github.com/oddsfeed/oddsfeed/internal/feed"
 	"github.com/oddsfeed/oddsfeed/internal/httpx"
+	"github.com/oddsfeed/oddsfeed/internal/store"
 )
 
 // gameIn is the body of PUT /v1/games/{id}. Version and updatedAt, if sent,
@@ -24,8 +28,19 @@ type gameIn struct {
 	AwayTeam string  `json:"awayTeam"`
 }
 
+// errNotOwner is the problem of a provider's change of a game it does not
+// own.
+var errNotOwner = fmt.Errorf("%w; odds for it may still be posted", store.ErrNotOwner)
+
+// writer is who p writes games as: a game a provider creates is its own,
+// and only it (or an admin) may change it.
+func writer(p auth.Principal) store.As {
+	return store.As{Principal: p.Name, Admin: p.Role == auth.RoleAdmin}
+}
+
 // putGame serves PUT /v1/games/{id}: 201 with the stored game when it was
-// created, 200 when it was updated or already had this content.
+// created, 200 when it was updated or already had this content, 403 when
+// it is another provider's.
 func (h *Handler) putGame(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.principal(w, r)
 	if !ok {
@@ -70,8 +85,12 @@ func (h *Handler) putGame(w http.ResponseWriter, r *http.Request) {
 		httpx.Invalid(w, r, http.StatusUnprocessableEntity, "the game was not stored", errs...)
 		return
 	}
-	stored, changed, err := h.s.PutGame(r.Context(), g)
-	if err != nil {
+	stored, changed, err := h.s.PutGame(r.Context(), g, writer(p))
+	switch {
+	case errors.Is(err, store.ErrNotOwner):
+		httpx.Error(w, r, errNotOwner) // 403
+		return
+	case err != nil:
 		h.storeFailed(w, r, "put game", err)
 		return
 	}

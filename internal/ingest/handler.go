@@ -34,7 +34,8 @@ import (
 // Store is what ingest needs of the feed store (a subset of
 // store.FeedStore).
 type Store interface {
-	PutGame(ctx context.Context, g feed.Game) (stored feed.Game, changed bool, err error)
+	PutGame(ctx context.Context, g feed.Game, as store.As) (stored feed.Game, changed bool, err error)
+	PutGames(ctx context.Context, writes []store.GameWrite, as store.As) ([]store.GameResult, error)
 	GetGame(ctx context.Context, id string) (feed.Game, error)
 	GamesExist(ctx context.Context, ids []string) (map[string]bool, error)
 	PutOdds(ctx context.Context, odds []feed.Odds) ([]store.Outcome, error)

@@ -28,6 +28,7 @@ type env struct {
 	store    *embedded.Store
 	router   http.Handler
 	provider string // key of provider "acme"
+	other    string // key of provider "beta"
 	analyst  string
 	admin    string
 }
@@ -51,7 +52,7 @@ func newEnv(t testing.TB, o envOpt) *env {
 		name string
 		role auth.Role
 		dst  *string
-	}{{"acme", auth.RoleProvider, &e.provider}, {"ana", auth.RoleAnalyst, &e.analyst}, {"root", auth.RoleAdmin, &e.admin}} {
+	}{{"acme", auth.RoleProvider, &e.provider}, {"beta", auth.RoleProvider, &e.other}, {"ana", auth.RoleAnalyst, &e.analyst}, {"root", auth.RoleAdmin, &e.admin}} {
 		key, hash := auth.NewKey()
 		k.Add(auth.Principal{Name: p.name, Role: p.role}, hash)
 		*p.dst = key
@@ -92,7 +93,7 @@ func (e *env) do(method, path, key, body string) *httptest.ResponseRecorder {
 func (e *env) putGame(id string) feed.Game {
 	e.t.Helper()
 	g, _, err := e.store.PutGame(context.Background(), feed.Game{ID: id, Sport: "soccer", Summary: "A v B",
-		GameDate: time.Now().Add(-time.Hour).UTC().Truncate(time.Second), Status: feed.StatusLive})
+		GameDate: time.Now().Add(-time.Hour).UTC().Truncate(time.Second), Status: feed.StatusLive}, store.System)
 	if err != nil {
 		e.t.Fatalf("put game: %v", err)
 	}

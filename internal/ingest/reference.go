@@ -54,8 +54,12 @@ func refField(f string) string {
 }
 
 // putFeeds serves PUT and POST /feeds, the reference form: each item
-// creates or refreshes its game (written only when its content changed) and
-// carries one odds quote of the authenticated provider.
+// creates or refreshes its game and carries one odds quote of the
+// authenticated provider. The games of a request are written in one
+// PutGames call, each game once, with the content its last item gives it
+// (written only when that differs from the stored game). An item that would
+// change a game another provider owns is refused; when every refused item
+// is refused for that, and nothing was stored, the answer is 403.
 func (h *Handler) putFeeds(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.principal(w, r)
 	if !ok {
@@ -70,8 +74,11 @@ func (h *Handler) putFeeds(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.o.Now().UTC()
 	b := newBatch(len(env.Odds), refField)
-	games := make([]gameWrite, 0, len(env.Odds)) // games[i] is the game of b.odds[i]
-	pending := map[string]feed.Game{}            // latest game content of this request, by id
+	var (
+		items   []refItem                 // the valid items, in order
+		pending = map[string]*gameWrite{} // the game of this request, by id: its last item's
+		order   []string                  // the ids of pending, in order of first item
+	)
 	for i, raw := range env.Odds {
 		var in refIn
 		if errs := decodeItem(raw, &in); errs != nil {
@@ -93,56 +100,99 @@ func (h *Handler) putFeeds(w http.ResponseWriter, r *http.Request) {
 			b.failAll(i, c.errs)
 			continue
 		}
-		pending[g.ID] = g
-		games = append(games, gameWrite{g: g, createOnly: create})
-		b.add(i, o)
+		gw := pending[g.ID]
+		if gw == nil {
+			gw = &gameWrite{createOnly: create}
+			pending[g.ID] = gw
+			order = append(order, g.ID)
+		}
+		// Made up from quotes alone until an item gives the game date.
+		gw.g, gw.createOnly = g, gw.createOnly && !in.GameDate.set
+		items = append(items, refItem{i: i, o: o, g: g})
 	}
 	// Games first, so no odds are stored for a game that does not exist.
-	for _, gw := range games {
-		if err := h.writeGame(r, gw); err != nil {
-			h.finish(w, r, b, nil, err, nil)
-			return
+	standing, err := h.writeGames(r, writer(p), pending, order)
+	if err != nil {
+		h.finish(w, r, b, nil, err, nil)
+		return
+	}
+	forbidden := 0
+	for _, it := range items {
+		if st, ok := standing[it.g.ID]; ok && !st.SameContent(it.g) {
+			b.fail(it.i, "gameId", notOwnerReason)
+			forbidden++
+			continue
 		}
+		b.add(it.i, it.o)
+	}
+	if forbidden > 0 && len(b.odds) == 0 && len(b.errs) == forbidden {
+		httpx.WriteProblem(w, r, httpx.Problem{Type: httpx.TypeForbidden, Status: http.StatusForbidden,
+			Detail: "nothing was stored: " + notOwnerReason, Errors: b.errs})
+		return
 	}
 	var outcomes []store.Outcome
-	var err error
 	if len(b.odds) > 0 {
 		outcomes, err = h.s.PutOdds(r.Context(), b.odds)
 	}
 	h.finish(w, r, b, outcomes, err, func(report) { httpx.WriteJSON(w, http.StatusOK, refSuccess) })
 }
 
-// gameWrite is a game an item of /feeds describes. createOnly marks a game
-// made up from a quote alone (see refIn.game): it is written only when the
-// game still does not exist, never over one.
+// notOwnerReason is the error of an item that would change a game another
+// provider owns.
+var notOwnerReason = store.ErrNotOwner.Error() +
+	"; send its odds without summary, gameDate, type and isOpen, or as the game stands"
+
+// refItem is a valid item of /feeds: its index, quote and game.
+type refItem struct {
+	i int
+	o feed.Odds
+	g feed.Game
+}
+
+// gameWrite is the game of a request's items. createOnly marks a game made
+// up from quotes alone (see refIn.game): it is written only when the game
+// still does not exist, never over one.
 type gameWrite struct {
 	g          feed.Game
 	createOnly bool
 }
 
-// writeGame writes the game of an item unless it is already stored with
-// this content.
-func (h *Handler) writeGame(r *http.Request, gw gameWrite) error {
-	if cached, ok := h.games.get(gw.g.ID); ok && cached.SameContent(gw.g) {
-		return nil
+// writeGames writes the games of a request (those not already stored with
+// this content) in one call, in order, and returns the games it was
+// refused, as they stand (another provider's).
+func (h *Handler) writeGames(r *http.Request, as store.As, games map[string]*gameWrite, order []string) (map[string]feed.Game, error) {
+	writes := make([]store.GameWrite, 0, len(order))
+	for _, id := range order {
+		gw := games[id]
+		if cached, ok := h.games.get(id); ok && (gw.createOnly || cached.SameContent(gw.g)) {
+			continue
+		}
+		writes = append(writes, store.GameWrite{Game: gw.g, CreateOnly: gw.createOnly})
 	}
-	if gw.createOnly {
-		if _, found, err := h.storedGame(r, gw.g.ID); err != nil || found {
-			return err
+	if len(writes) == 0 {
+		return nil, nil
+	}
+	results, err := h.s.PutGames(r.Context(), writes, as)
+	if err != nil {
+		return nil, err
+	}
+	refused := map[string]feed.Game{}
+	for _, res := range results {
+		h.games.put(res.Game)
+		if errors.Is(res.Err, store.ErrNotOwner) {
+			refused[res.Game.ID] = res.Game
+		} else if res.Err != nil {
+			return nil, res.Err
 		}
 	}
-	stored, _, err := h.s.PutGame(r.Context(), gw.g)
-	if err == nil {
-		h.games.put(stored)
-	}
-	return err
+	return refused, nil
 }
 
 // baseGame returns the current content of a game: from this request, the
 // cache, or the store (once per game while the cache is fresh).
-func (h *Handler) baseGame(r *http.Request, id string, pending map[string]feed.Game) (feed.Game, bool, error) {
-	if g, ok := pending[id]; ok {
-		return g, true, nil
+func (h *Handler) baseGame(r *http.Request, id string, pending map[string]*gameWrite) (feed.Game, bool, error) {
+	if gw, ok := pending[id]; ok {
+		return gw.g, true, nil
 	}
 	if g, ok := h.games.get(id); ok {
 		return g, true, nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/oddsfeed/oddsfeed/internal/feed"
 	"github.com/oddsfeed/oddsfeed/internal/ingest"
+	"github.com/oddsfeed/oddsfeed/internal/store"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
 )
 
@@ -31,9 +32,14 @@ type countingStore struct {
 	putGames atomic.Int32
 }
 
-func (s *countingStore) PutGame(ctx context.Context, g feed.Game) (feed.Game, bool, error) {
+func (s *countingStore) PutGame(ctx context.Context, g feed.Game, as store.As) (feed.Game, bool, error) {
 	s.putGames.Add(1)
-	return s.Store.PutGame(ctx, g)
+	return s.Store.PutGame(ctx, g, as)
+}
+
+func (s *countingStore) PutGames(ctx context.Context, writes []store.GameWrite, as store.As) ([]store.GameResult, error) {
+	s.putGames.Add(int32(len(writes)))
+	return s.Store.PutGames(ctx, writes, as)
 }
 
 func TestReferenceFeeds(t *testing.T) {

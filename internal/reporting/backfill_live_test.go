@@ -76,7 +76,7 @@ func (w *oddsWriter) write(fresh, corrections int) error {
 	}
 	if w.n%500 < fresh {
 		g := game(fmt.Sprintf("game-%d", w.rnd.IntN(w.games)), 0, []feed.GameStatus{feed.StatusLive, feed.StatusScheduled}[w.rnd.IntN(2)])
-		if _, _, err := w.st.PutGame(context.Background(), g); err != nil {
+		if _, _, err := w.st.PutGame(context.Background(), g, store.System); err != nil {
 			return err
 		}
 	}
@@ -181,7 +181,7 @@ func TestBackfillWhileSyncing(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	w := newOddsWriter(st, 12)
 	for g := range w.games {
-		if _, _, err := st.PutGame(ctx, game(fmt.Sprintf("game-%d", g), 0, feed.StatusScheduled)); err != nil {
+		if _, _, err := st.PutGame(ctx, game(fmt.Sprintf("game-%d", g), 0, feed.StatusScheduled), store.System); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/oddsfeed/oddsfeed/internal/feed"
 	"github.com/oddsfeed/oddsfeed/internal/reporting"
+	"github.com/oddsfeed/oddsfeed/internal/store"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
 )
 
@@ -80,11 +81,11 @@ func fillStore(t *testing.T, games, oddsPerGame int) *embedded.Store {
 	for g := range games {
 		id := fmt.Sprintf("game-%d", g)
 		gm := game(id, 0, feed.StatusScheduled)
-		if _, _, err := st.PutGame(ctx, gm); err != nil {
+		if _, _, err := st.PutGame(ctx, gm, store.System); err != nil {
 			t.Fatal(err)
 		}
 		gm.Status = feed.StatusLive
-		if _, _, err := st.PutGame(ctx, gm); err != nil { // version 2
+		if _, _, err := st.PutGame(ctx, gm, store.System); err != nil { // version 2
 			t.Fatal(err)
 		}
 		var batch []feed.Odds

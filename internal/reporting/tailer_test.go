@@ -13,6 +13,7 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/cdc"
 	"github.com/oddsfeed/oddsfeed/internal/feed"
 	"github.com/oddsfeed/oddsfeed/internal/reporting"
+	"github.com/oddsfeed/oddsfeed/internal/store"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
 )
 
@@ -80,7 +81,7 @@ func TestSyncThroughTailer(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	for g := range 20 {
-		if _, _, err := st.PutGame(context.Background(), game(fmt.Sprintf("game-%d", g), 0, feed.StatusLive)); err != nil {
+		if _, _, err := st.PutGame(context.Background(), game(fmt.Sprintf("game-%d", g), 0, feed.StatusLive), store.System); err != nil {
 			t.Fatal(err)
 		}
 	}

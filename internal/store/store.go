@@ -21,7 +21,89 @@ var (
 	ErrBadCursor = errors.New("bad cursor")
 	// ErrUnavailable: the store is throttling or unreachable; retry later.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrNotOwner: the game belongs to another provider; only its owner or
+	// an admin may change it (see As).
+	ErrNotOwner = errors.New("the game is owned by another provider: only the provider that created it, or an admin, may change it")
 )
+
+// As is who writes games: a provider, or an admin.
+type As struct {
+	// Principal names the writer; a game it creates is owned by it.
+	Principal string
+	// Admin may change every game; the game keeps its owner.
+	Admin bool
+}
+
+// System writes games as the server itself (seeding, tools, tests): an
+// admin without a name, so the games it creates have no owner.
+var System = As{Admin: true}
+
+// MayChange reports whether as may change g: an admin, g's owner, or
+// anyone when g has no owner (who then claims it, see PlanGameWrite).
+func (as As) MayChange(g feed.Game) bool {
+	return as.Admin || g.Owner == "" || g.Owner == as.Principal
+}
+
+// GameWrite is one game of a PutGames call.
+type GameWrite struct {
+	Game feed.Game
+	// CreateOnly writes the game only when it does not exist: an existing
+	// game is left as it is (not an error, whoever owns it).
+	CreateOnly bool
+}
+
+// GameResult is what became of one GameWrite.
+type GameResult struct {
+	// Game is the game as stored: as written, or, when nothing was
+	// written, as it stands.
+	Game feed.Game
+	// Changed: the write created or changed the game.
+	Changed bool
+	// Err is nil, or wraps ErrNotOwner: nothing was written.
+	Err error
+}
+
+// PutOneGame is PutGame made of an adapter's PutGames: one write, whose
+// ErrNotOwner is the call's error.
+func PutOneGame(ctx context.Context, putGames func(context.Context, []GameWrite, As) ([]GameResult, error),
+	g feed.Game, as As) (feed.Game, bool, error) {
+	res, err := putGames(ctx, []GameWrite{{Game: g}}, as)
+	switch {
+	case err != nil:
+		return feed.Game{}, false, err
+	case res[0].Err != nil:
+		return feed.Game{}, false, res[0].Err
+	}
+	return res[0].Game, res[0].Changed, nil
+}
+
+// PlanGameWrite says what w, written by as, does to the game standing
+// (found: one stands): next is the game to store (its Version and Owner
+// set, UpdatedAt left to the adapter) when write is true; else next is cur
+// and err is nil (nothing to change: the same content, or CreateOnly over
+// an existing game) or ErrNotOwner. A new game is owned by its writer; a
+// change keeps the owner, except that a game without one (created before
+// games had owners, or by System) is claimed by the first provider that
+// changes it. Both adapters write games by this rule, as one conditional
+// write (the version and owner they read still standing).
+func PlanGameWrite(w GameWrite, as As, cur feed.Game, found bool) (next feed.Game, write bool, err error) {
+	next = w.Game
+	if !found {
+		next.Version, next.Owner = 1, as.Principal
+		return next, true, nil
+	}
+	switch {
+	case w.CreateOnly || cur.SameContent(w.Game):
+		return cur, false, nil
+	case !as.MayChange(cur):
+		return cur, false, ErrNotOwner
+	}
+	next.Version, next.Owner = cur.Version+1, cur.Owner
+	if next.Owner == "" && !as.Admin {
+		next.Owner = as.Principal
+	}
+	return next, true, nil
+}
 
 // Outcome is what became of one odds item of a PutOdds call.
 type Outcome uint8
@@ -128,10 +210,19 @@ type OddsPage struct {
 // odds: 1 when first stored, +1 per correction, see ClassifyOdds) and, on the embedded adapter, appends
 // the change to its change log in the same transaction.
 type FeedStore interface {
-	// PutGame creates or updates a game. When the stored game already has the
-	// same content, nothing is written and the stored game is returned with
-	// changed=false. Otherwise the version is bumped and UpdatedAt set.
-	PutGame(ctx context.Context, g feed.Game) (stored feed.Game, changed bool, err error)
+	// PutGame creates or updates a game, written by as (PlanGameWrite).
+	// When the stored game already has the same content, nothing is
+	// written and the stored game is returned with changed=false.
+	// Otherwise the version is bumped and UpdatedAt set. A change as may
+	// not make fails with ErrNotOwner, atomically: the owner checked is the
+	// owner overwritten.
+	PutGame(ctx context.Context, g feed.Game, as As) (stored feed.Game, changed bool, err error)
+	// PutGames writes several games, written by as, as PutGame each, in
+	// order (a game repeated is written in turn): results[i] is what
+	// became of writes[i]. The embedded store writes them in one
+	// transaction; DynamoDB in parallel conditional writes, one per game.
+	// On error (the store failed) some writes may have been made.
+	PutGames(ctx context.Context, writes []GameWrite, as As) (results []GameResult, err error)
 	// GetGame returns a game or ErrNotFound.
 	GetGame(ctx context.Context, id string) (feed.Game, error)
 	// GamesExist reports which of ids are known games.

@@ -9,7 +9,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -50,9 +49,6 @@ type Store struct {
 
 var _ store.FeedStore = (*Store)(nil)
 
-// putGameAttempts bounds PutGame's optimistic-locking retries.
-const putGameAttempts = 5
-
 // New returns a store on the table o.Table through client.
 func New(client *dynamodb.Client, o Options) *Store {
 	if o.Now == nil {
@@ -76,51 +72,6 @@ func New(client *dynamodb.Client, o Options) *Store {
 
 // Close releases nothing: the client is the caller's.
 func (s *Store) Close() error { return nil }
-
-// PutGame creates or updates a game with optimistic locking on its VERSION.
-func (s *Store) PutGame(ctx context.Context, g feed.Game) (feed.Game, bool, error) {
-	for range putGameAttempts {
-		cur, found, err := s.getGame(ctx, g.ID)
-		if err != nil {
-			return feed.Game{}, false, fmt.Errorf("put game %s: %w", g.ID, err)
-		}
-		if found && cur.SameContent(g) {
-			return cur, false, nil
-		}
-		next := g
-		next.Version = cur.Version + 1
-		next.UpdatedAt = s.opts.Now()
-		item := feed.GameItem(next)
-		in := &dynamodb.PutItemInput{
-			TableName:                aws.String(s.opts.Table),
-			Item:                     toAV(item),
-			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-			ExpressionAttributeNames: map[string]string{"#pk": feed.AttrPK},
-		}
-		if found {
-			in.ConditionExpression = aws.String("#v = :old")
-			in.ExpressionAttributeNames = map[string]string{"#v": feed.AttrVersion}
-			in.ExpressionAttributeValues = map[string]types.AttributeValue{
-				":old": &types.AttributeValueMemberN{Value: fmt.Sprint(cur.Version)},
-			}
-		}
-		_, err = s.db.PutItem(ctx, in)
-		var ccf *types.ConditionalCheckFailedException
-		switch {
-		case errors.As(err, &ccf):
-			continue // a concurrent writer won; look again
-		case err != nil:
-			return feed.Game{}, false, fmt.Errorf("put game %s: %w", g.ID, err)
-		}
-		// Return what a read returns: the stored form of the item.
-		stored, err := feed.DecodeGame(item)
-		if err != nil {
-			return feed.Game{}, false, fmt.Errorf("put game %s: %w", g.ID, err)
-		}
-		return stored, true, nil
-	}
-	return feed.Game{}, false, fmt.Errorf("put game %s: lost the race to concurrent writers %d times", g.ID, putGameAttempts)
-}
 
 // GetGame returns a game or store.ErrNotFound.
 func (s *Store) GetGame(ctx context.Context, id string) (feed.Game, error) {

@@ -98,7 +98,7 @@ func mustPutOdds(tb testing.TB, s *Store, odds []feed.Odds) []store.Outcome {
 
 func mustPutGame(tb testing.TB, s *Store, g feed.Game) feed.Game {
 	tb.Helper()
-	stored, _, err := s.PutGame(tb.Context(), g)
+	stored, _, err := s.PutGame(tb.Context(), g, store.System)
 	if err != nil {
 		tb.Fatalf("PutGame: %v", err)
 	}

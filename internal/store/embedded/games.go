@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -18,91 +19,122 @@ var statusIndexes = [...]struct{ pk, sk string }{
 	{feed.AttrGSI2PK, feed.AttrGSI2SK},
 }
 
-// PutGame creates or updates a game in one transaction: read, compare,
-// version bump, status index upkeep and a change-log INSERT or MODIFY (with
-// the old image).
-func (s *Store) PutGame(_ context.Context, g feed.Game) (feed.Game, bool, error) {
+// PutGame creates or updates a game: PutGames of one write.
+func (s *Store) PutGame(ctx context.Context, g feed.Game, as store.As) (feed.Game, bool, error) {
+	return store.PutOneGame(ctx, s.PutGames, g, as)
+}
+
+// PutGames writes games in one transaction (one fsync however many): for
+// each, in order, a read, store.PlanGameWrite, the version bump, status
+// index upkeep and a change-log INSERT or MODIFY (with the old image).
+func (s *Store) PutGames(_ context.Context, writes []store.GameWrite, as store.As) ([]store.GameResult, error) {
 	var (
-		stored  feed.Game
-		changed bool
-		seq     uint64
-		entry   []byte
+		results []store.GameResult
+		first   uint64   // log sequence of entries[0]
+		entries [][]byte // the change-log entries written, in order
 	)
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		changed = false
-		items, status, log := tx.Bucket(itemsBucket), tx.Bucket(statusBucket), tx.Bucket(logBucket)
-		pk := feed.GamePK(g.ID)
-		k := key(pk, feed.MetaSK)
-		var (
-			oldBytes []byte
-			oldItem  feed.Item
-		)
-		kind := byte(kindInsert)
-		g.Version = 1
-		if v := items.Get(k); v != nil {
-			oldBytes = bytes.Clone(v)
-			var err error
-			if oldItem, err = decodeItem(oldBytes); err != nil {
-				return err
-			}
-			old, err := feed.DecodeGame(oldItem)
-			if err != nil {
-				return err
-			}
-			if old.SameContent(g) {
-				stored = old
-				return nil
-			}
-			kind = kindModify
-			g.Version = old.Version + 1
-		}
+		results, entries = make([]store.GameResult, len(writes)), nil
 		at := s.now()
-		g.UpdatedAt = at
-		it := feed.GameItem(g)
-		for _, idx := range statusIndexes {
-			if a, ok := oldItem[idx.pk]; ok {
-				if err := status.Delete(key(a.S, oldItem[idx.sk].S)); err != nil {
-					return fmt.Errorf("status index: %w", err)
-				}
+		for i, w := range writes {
+			entry, err := putGameTx(tx, w, as, at, &results[i])
+			if err != nil {
+				return fmt.Errorf("put game %s: %w", w.Game.ID, err)
 			}
-			if a, ok := it[idx.pk]; ok {
-				if err := status.Put(key(a.S, it[idx.sk].S), k); err != nil {
-					return fmt.Errorf("status index: %w", err)
-				}
+			if entry == nil {
+				continue
 			}
+			log := tx.Bucket(logBucket)
+			seq, err := log.NextSequence()
+			if err != nil {
+				return fmt.Errorf("next log sequence: %w", err)
+			}
+			if len(entries) == 0 {
+				first = seq
+			}
+			if err := log.Put(binary.BigEndian.AppendUint64(nil, seq), entry); err != nil {
+				return fmt.Errorf("log: %w", err)
+			}
+			entries = append(entries, entry)
 		}
-		entry = appendEntryHead(nil, kind, at, pk, feed.MetaSK, oldBytes)
-		itemStart := len(entry)
-		entry = appendItem(entry, it)
-		if err := items.Put(k, entry[itemStart:]); err != nil {
-			return err
-		}
-		var err error
-		seq, err = log.NextSequence()
-		if err != nil {
-			return fmt.Errorf("next log sequence: %w", err)
-		}
-		if err := log.Put(binary.BigEndian.AppendUint64(nil, seq), entry); err != nil {
-			return fmt.Errorf("log: %w", err)
-		}
-		// Read back what was stored, so the caller sees what GetGame will.
-		if stored, err = feed.DecodeGame(it); err != nil {
-			return err
-		}
-		changed = true
 		return nil
 	})
 	if err != nil {
 		s.tail.invalidate()
-		return feed.Game{}, false, fmt.Errorf("put game %s: %w", g.ID, err)
+		return nil, fmt.Errorf("put games: %w", err)
 	}
-	if changed {
-		s.publishEntry(seq, entry)
+	if s.onCommit != nil {
+		s.onCommit(!s.db.NoSync) // CommitHook counts game transactions too
+	}
+	if len(entries) > 0 {
+		for j, entry := range entries {
+			s.publishEntry(first+uint64(j), entry)
+		}
 		s.notify()
 	}
-	return stored, changed, nil
+	return results, nil
+}
+
+// putGameTx makes one write of PutGames in tx, setting its result, and
+// returns the change-log entry to append (nil when nothing was written).
+func putGameTx(tx *bolt.Tx, w store.GameWrite, as store.As, at time.Time, res *store.GameResult) ([]byte, error) {
+	items, status := tx.Bucket(itemsBucket), tx.Bucket(statusBucket)
+	pk := feed.GamePK(w.Game.ID)
+	k := key(pk, feed.MetaSK)
+	var (
+		oldBytes []byte
+		oldItem  feed.Item
+		cur      feed.Game
+	)
+	kind := byte(kindInsert)
+	if v := items.Get(k); v != nil {
+		oldBytes = bytes.Clone(v)
+		var err error
+		if oldItem, err = decodeItem(oldBytes); err != nil {
+			return nil, err
+		}
+		if cur, err = feed.DecodeGame(oldItem); err != nil {
+			return nil, err
+		}
+		kind = kindModify
+	}
+	g, write, err := store.PlanGameWrite(w, as, cur, oldBytes != nil)
+	if !write {
+		if err != nil {
+			err = fmt.Errorf("put game %s: %w", w.Game.ID, err)
+		}
+		*res = store.GameResult{Game: cur, Err: err}
+		return nil, nil
+	}
+	g.UpdatedAt = at
+	it := feed.GameItem(g)
+	for _, idx := range statusIndexes {
+		if a, ok := oldItem[idx.pk]; ok {
+			if err := status.Delete(key(a.S, oldItem[idx.sk].S)); err != nil {
+				return nil, fmt.Errorf("status index: %w", err)
+			}
+		}
+		if a, ok := it[idx.pk]; ok {
+			if err := status.Put(key(a.S, it[idx.sk].S), k); err != nil {
+				return nil, fmt.Errorf("status index: %w", err)
+			}
+		}
+	}
+	entry := appendEntryHead(nil, kind, at, pk, feed.MetaSK, oldBytes)
+	itemStart := len(entry)
+	entry = appendItem(entry, it)
+	if err := items.Put(k, entry[itemStart:]); err != nil {
+		return nil, err
+	}
+	// Read back what was stored, so the caller sees what GetGame will.
+	stored, err := feed.DecodeGame(it)
+	if err != nil {
+		return nil, err
+	}
+	*res = store.GameResult{Game: stored, Changed: true}
+	return entry, nil
 }
 
 // decodeGame decodes a stored game item.

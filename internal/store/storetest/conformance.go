@@ -34,6 +34,8 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) store.FeedStore) {
 	}{
 		{"Games", gameCases()},
 		{"ListGames", listGameCases()},
+		{"Ownership", ownershipCases()},
+		{"PutGames", putGamesCases()},
 		{"PutOdds", putOddsCases()},
 		{"LatestOdds", latestOddsCases()},
 		{"ListOdds", listOddsCases()},
@@ -84,7 +86,7 @@ func newOdds(gameID, provider string, observedAt time.Time, n int) feed.Odds {
 // mustPutGame stores a game and fails the test on error.
 func mustPutGame(t *testing.T, s store.FeedStore, g feed.Game) feed.Game {
 	t.Helper()
-	stored, _, err := s.PutGame(t.Context(), g)
+	stored, _, err := s.PutGame(t.Context(), g, store.System)
 	if err != nil {
 		t.Fatalf("PutGame(%s): %v", g.ID, err)
 	}

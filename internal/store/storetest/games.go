@@ -15,7 +15,7 @@ func gameCases() []testCase {
 		{"create", func(t *testing.T, s store.FeedStore) {
 			start := time.Now().Add(-time.Minute)
 			g := newGame("g1", feed.StatusScheduled, t0.Add(48*time.Hour))
-			stored, changed, err := s.PutGame(t.Context(), g)
+			stored, changed, err := s.PutGame(t.Context(), g, store.System)
 			if err != nil {
 				t.Fatalf("PutGame: %v", err)
 			}
@@ -40,7 +40,7 @@ func gameCases() []testCase {
 			// A provider re-sends the game; a time in another zone is the same instant.
 			again := g
 			again.GameDate = g.GameDate.In(time.FixedZone("X", 3600))
-			stored, changed, err := s.PutGame(t.Context(), again)
+			stored, changed, err := s.PutGame(t.Context(), again, store.System)
 			if err != nil {
 				t.Fatalf("PutGame again: %v", err)
 			}
@@ -59,7 +59,7 @@ func gameCases() []testCase {
 			first := mustPutGame(t, s, g)
 			for v := int64(2); v <= 3; v++ {
 				g.Summary = fmt.Sprintf("changed %d", v)
-				stored, changed, err := s.PutGame(t.Context(), g)
+				stored, changed, err := s.PutGame(t.Context(), g, store.System)
 				if err != nil {
 					t.Fatalf("PutGame v%d: %v", v, err)
 				}

@@ -53,7 +53,7 @@ func fillScanStore(t *testing.T, o ScanOptions, games, oddsPerGame, pageSize int
 	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
 	for g := range games {
 		id := fmt.Sprintf("scan-%02d", g)
-		stored, _, err := s.PutGame(t.Context(), feed.Game{ID: id, Sport: "nba", GameDate: base, Status: feed.StatusScheduled})
+		stored, _, err := s.PutGame(t.Context(), feed.Game{ID: id, Sport: "nba", GameDate: base, Status: feed.StatusScheduled}, store.System)
 		if err != nil {
 			t.Fatalf("PutGame: %v", err)
 		}
