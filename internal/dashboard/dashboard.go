@@ -6,9 +6,11 @@
 // CSRF token (header X-CSRF-Token) on every state-changing request, so a
 // cookie alone can never write.
 //
-// Sessions live in this process (a map with expiry): they do not survive a
-// restart and are not shared between replicas. That suits the single node
-// the dashboard is meant for; behind a load balancer, use sticky sessions.
+// Sessions live in this process (a bounded table with expiry: at most
+// maxSessionsPerPrincipal per principal, maxSessions in all): they do not
+// survive a restart and are not shared between replicas. That suits the
+// single node the dashboard is meant for; behind a load balancer, use sticky
+// sessions. Failed sign-ins are throttled per username and client address.
 package dashboard
 
 import (
@@ -21,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +58,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// OnSessionEnd, when set, is called with a session's id (the
+	// auth.Principal.Session of its requests) when the session ends:
+	// signed out, expired (noticed by a request or by the table's timer),
+	// evicted (a principal's oldest, past maxSessionsPerPrincipal) or
+	// replaced by a new sign-in from the same browser. The server closes
+	// the session's live streams with it (broadcast.Hub.CloseSession). It
+	// must not block for long; it is never called with the table locked.
+	OnSessionEnd func(sessionID string)
 }
 
 // Dashboard serves the dashboard's pages and sessions.
@@ -64,12 +75,20 @@ type Dashboard struct {
 	sessions *sessions
 	assets   map[string]asset
 	pages    *template.Template
-	// hashing bounds concurrent password hashing (each is ~0.2 s of CPU).
-	hashing chan struct{}
+	throttle *throttle
+	// hashing bounds concurrent password hashing (each is ~0.2 s of CPU)
+	// to the cores; a sign-in waits for a slot at most hashWait, then gets
+	// 503, so slow hashes cannot stall every sign-in.
+	hashing  chan struct{}
+	hashWait time.Duration
 	// dummyHash is checked when a username is unknown, so timing does not
-	// tell which usernames exist (made on first use).
+	// tell which usernames exist (made on first use, with the work factor
+	// of the configured users).
 	dummyHash func() string
 }
+
+// defaultHashWait is how long a password sign-in waits for a hashing slot.
+const defaultHashWait = time.Second
 
 //go:embed templates/*.html
 var templates embed.FS
@@ -92,10 +111,12 @@ func New(o Options) *Dashboard {
 	d := &Dashboard{
 		o:         o,
 		log:       o.Logger,
-		sessions:  newSessions(o.SessionTTL, o.Now),
+		sessions:  newSessions(o.SessionTTL, o.Now, o.OnSessionEnd),
+		throttle:  newThrottle(o.Now),
 		pages:     template.Must(template.ParseFS(templates, "templates/*.html")),
-		hashing:   make(chan struct{}, 2),
-		dummyHash: sync.OnceValue(func() string { return HashPassword("not a password") }),
+		hashing:   make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
+		hashWait:  defaultHashWait,
+		dummyHash: sync.OnceValue(func() string { return hashPassword("not a password", usersIterations(o.Users)) }),
 	}
 	d.assets = loadAssets(o.Assets, d.log)
 	return d
@@ -104,7 +125,9 @@ func New(o Options) *Dashboard {
 // Routes mounts the dashboard:
 //
 //	GET  /, /games/{id}, /reports, /pipeline   pages (no session: 303 to /signin)
-//	GET  /signin, POST /signin                  the sign-in form
+//	GET  /signin, POST /signin                  the sign-in form (429 when
+//	                                            throttled, 503 when busy or
+//	                                            the session table is full)
 //	POST /signout                               ends the session
 //	GET  /assets/*                              the built front end (public)
 func (d *Dashboard) Routes(r chi.Router) {
@@ -124,7 +147,8 @@ func (d *Dashboard) Routes(r chi.Router) {
 	})
 }
 
-// Authenticate returns the principal of a request's session cookie. For
+// Authenticate returns the principal of a request's session cookie, with
+// its Session (the session's id, as OnSessionEnd names it) and Expires. For
 // state-changing methods (anything but GET, HEAD and OPTIONS) the request
 // must also carry the session's CSRF token in X-CSRF-Token; without it the
 // cookie does not authenticate.
@@ -140,7 +164,9 @@ func (d *Dashboard) Authenticate(r *http.Request) (auth.Principal, bool) {
 			return auth.Principal{}, false
 		}
 	}
-	return sess.p, true
+	p := sess.p
+	p.Session, p.Expires = sess.id, sess.expires
+	return p, true
 }
 
 // cookieName is the session cookie's name: with Secure, the __Host- prefix

@@ -255,16 +255,6 @@ func TestAccess(t *testing.T) {
 		}
 	})
 
-	t.Run("next stays on site", func(t *testing.T) {
-		for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"} {
-			b := newBrowser(t, s.URL)
-			res, _ := b.req("POST", "/signin", url.Values{"apikey": {s.analystKey}, "next": {next}})
-			if loc := res.Header.Get("Location"); loc != "/" {
-				t.Errorf("next %q: Location %q, want /", next, loc)
-			}
-		}
-	})
-
 	t.Run("sign-out and expiry end the session", func(t *testing.T) {
 		b := newBrowser(t, s.URL)
 		csrf := b.signIn(url.Values{"apikey": {s.analystKey}})

@@ -92,6 +92,22 @@ func checkPassword(hash, pw string) bool {
 	return err == nil && subtle.ConstantTimeCompare(key, h.key) == 1
 }
 
+// usersIterations is the highest work factor of users' hashes
+// (DefaultIterations when there are none): an unknown username's check
+// costs as much as a known one's.
+func usersIterations(users map[string]UserEntry) int {
+	iter := 0
+	for _, u := range users {
+		if h, err := parseHash(u.PasswordHash); err == nil {
+			iter = max(iter, h.iter)
+		}
+	}
+	if iter == 0 {
+		return DefaultIterations
+	}
+	return iter
+}
+
 // ParseUsers parses the admin's user list: entries "username:role:hash"
 // separated by commas or newlines (blank entries and lines starting with
 // '#' are ignored). Roles are analyst or admin (providers do not use the

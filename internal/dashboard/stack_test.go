@@ -158,28 +158,41 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// newClockServer serves the dashboard alone on an adjustable clock, with a
-// stand-in API route (/v1/games) behind the dashboard's session auth, as
-// the real server mounts it: the unit test of session expiry. It returns
-// the URL and an analyst API key that can sign in.
+// newClockServer serves the dashboard alone on an adjustable clock (see
+// newDashServer): the unit test of session expiry. It returns the URL and
+// an analyst API key that can sign in.
 func newClockServer(t *testing.T, now *clock) (url, analystKey string) {
 	t.Helper()
 	keys := auth.NewKeyring()
 	analystKey, hash := auth.NewKey()
 	keys.Add(auth.Principal{Name: "desk", Role: auth.RoleAnalyst}, hash)
-	d := dashboard.New(dashboard.Options{Keys: keys, Users: mustUsers(t), SessionTTL: time.Hour,
-		Assets: web.Assets(), Logger: slog.New(slog.DiscardHandler), Now: now.Now})
+	_, url = newDashServer(t, dashboard.Options{Keys: keys, Users: mustUsers(t), SessionTTL: time.Hour, Now: now.Now})
+	return url, analystKey
+}
+
+// newDashServer serves a dashboard made with o (its Keys must be set) alone,
+// with the built assets, no logs and stand-in API routes behind the
+// dashboard's session auth, as the real server mounts them: /v1/games, and
+// /whoami, which answers the principal the request authenticated as.
+func newDashServer(t *testing.T, o dashboard.Options) (*dashboard.Dashboard, string) {
+	t.Helper()
+	o.Assets, o.Logger = web.Assets(), slog.New(slog.DiscardHandler)
+	d := dashboard.New(o)
 	r := chi.NewRouter()
 	d.Routes(r)
 	r.Group(func(r chi.Router) {
-		r.Use(auth.RequireAny([]auth.Authenticator{keys, d}, auth.RoleAnalyst, auth.RoleAdmin))
+		r.Use(auth.RequireAny([]auth.Authenticator{o.Keys, d}, auth.RoleAnalyst, auth.RoleAdmin))
 		r.Get("/v1/games", func(w http.ResponseWriter, _ *http.Request) {
 			httpx.WriteJSON(w, http.StatusOK, map[string]any{"games": []any{}})
+		})
+		r.Get("/whoami", func(w http.ResponseWriter, r *http.Request) {
+			p, _ := auth.PrincipalFrom(r.Context())
+			httpx.WriteJSON(w, http.StatusOK, map[string]any{"name": p.Name, "session": p.Session, "expires": p.Expires})
 		})
 	})
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return srv.URL, analystKey
+	return d, srv.URL
 }
 
 // do sends an API request with a key and returns the status and body. A
