@@ -115,7 +115,8 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger) (*Server, erro
 		return nil, err
 	}
 	dash := dashboard.New(dashboard.Options{Keys: keys, Users: users, SecureCookies: cfg.SecureCookies,
-		SessionTTL: cfg.SessionTTL, Assets: web.Assets(), Logger: log.With("module", "dashboard")})
+		SessionTTL: cfg.SessionTTL, Assets: web.Assets(), Logger: log.With("module", "dashboard"),
+		OnSessionEnd: s.pipe.hub.CloseSession}) // a signed-out or expired session's streams close
 	s.router = s.routes(keys, dash)
 	return s, nil
 }
