@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -37,8 +38,19 @@ type Key struct {
 // KeyTime formats t for use inside a key: UTC, fixed width, nanoseconds.
 func KeyTime(t time.Time) string { return t.UTC().Format(keyTimeLayout) }
 
-// ParseKeyTime parses a time written by KeyTime.
-func ParseKeyTime(s string) (time.Time, error) { return time.Parse(keyTimeLayout, s) }
+// ParseKeyTime parses a time written by KeyTime, and only that form: a key
+// that is not in it (time.Parse also takes "0" for "00", or a comma before
+// the fraction) would not sort as the time it names.
+func ParseKeyTime(s string) (time.Time, error) {
+	t, err := time.Parse(keyTimeLayout, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if KeyTime(t) != s {
+		return time.Time{}, fmt.Errorf("parse key time %q: not in the form %s", s, keyTimeLayout)
+	}
+	return t, nil
+}
 
 // GamePK is the partition key of a game and of its odds.
 func GamePK(gameID string) string { return GamePrefix + gameID }
