@@ -221,11 +221,17 @@ func decodeImages(c *feed.Change, newIt, oldIt feed.Item) error {
 			if err != nil {
 				return malformed("%v", err)
 			}
+			if g.Key() != c.Key {
+				return malformed("an image of game %q under Keys %v", g.ID, c.Key)
+			}
 			*im.game = &g
 		case feed.TypeOdds:
 			o, err := feed.DecodeOdds(im.it)
 			if err != nil {
 				return malformed("%v", err)
+			}
+			if o.Key() != c.Key {
+				return malformed("an image of odds %v under Keys %v", o.Key(), c.Key)
 			}
 			*im.odds = &o
 		default:
