@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"strconv"
@@ -129,8 +130,8 @@ var envVars = []envVar{
 	}},
 	{"ODDSFEED_PROVIDER_RATE", "200000", "odds per second each provider may post (token bucket)", func(c *Config, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 {
-			return errors.New("must be a number > 0")
+		if err != nil || !(f > 0) || math.IsInf(f, 0) { // NaN fails f > 0
+			return errors.New("must be a finite number > 0")
 		}
 		c.ProviderRate = f
 		return nil
