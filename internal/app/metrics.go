@@ -128,15 +128,17 @@ func (m *metrics) registerPipeline(p *pipeline) {
 		filtered = prometheus.NewDesc("oddsfeed_cdc_filtered_total", "Duplicate or older changes dropped by the ordering guard, by consumer.", []string{"consumer"}, nil)
 		bad      = prometheus.NewDesc("oddsfeed_cdc_bad_records_total", "Records that could not be decoded, by consumer.", []string{"consumer"}, nil)
 		failures = prometheus.NewDesc("oddsfeed_cdc_apply_errors_total", "Failed applies (retried), by consumer.", []string{"consumer"}, nil)
+		failing  = prometheus.NewDesc("oddsfeed_cdc_failing", "1 while a consumer's last apply failed and is being retried, by consumer.", []string{"consumer"}, nil)
 		lag      = prometheus.NewDesc("oddsfeed_cdc_lag_milliseconds", "MillisBehindLatest of the last batch, by consumer and shard.", []string{"consumer", "shard"}, nil)
 		clients  = prometheus.NewDesc("oddsfeed_websocket_clients", "Connected WebSocket clients.", nil, nil)
 		sent     = prometheus.NewDesc("oddsfeed_websocket_messages_sent_total", "Messages queued to WebSocket clients.", nil, nil)
 		confl    = prometheus.NewDesc("oddsfeed_websocket_conflated_total", "Odds messages dropped for slow clients by conflation.", nil, nil)
 		slow     = prometheus.NewDesc("oddsfeed_websocket_slow_closed_total", "Clients closed for being too slow.", nil, nil)
+		dropped  = prometheus.NewDesc("oddsfeed_websocket_dropped_total", "Queued messages discarded because their client was closed.", nil, nil)
 		dead     = prometheus.NewDesc("oddsfeed_sync_dead_letters", "Unresolved dead letters of the reporting sync.", nil, nil)
 	)
 	m.reg.MustRegister(funcCollector{
-		descs: []*prometheus.Desc{batches, changes, filtered, bad, failures, lag, clients, sent, confl, slow, dead},
+		descs: []*prometheus.Desc{batches, changes, filtered, bad, failures, failing, lag, clients, sent, confl, slow, dropped, dead},
 		collect: func(ch chan<- prometheus.Metric) {
 			for _, c := range p.tailer.Stats() {
 				ch <- prometheus.MustNewConstMetric(batches, prometheus.CounterValue, float64(c.Batches), c.Name)
@@ -144,6 +146,11 @@ func (m *metrics) registerPipeline(p *pipeline) {
 				ch <- prometheus.MustNewConstMetric(filtered, prometheus.CounterValue, float64(c.Filtered), c.Name)
 				ch <- prometheus.MustNewConstMetric(bad, prometheus.CounterValue, float64(c.Bad), c.Name)
 				ch <- prometheus.MustNewConstMetric(failures, prometheus.CounterValue, float64(c.Failures), c.Name)
+				isFailing := 0.0
+				if c.Failing {
+					isFailing = 1
+				}
+				ch <- prometheus.MustNewConstMetric(failing, prometheus.GaugeValue, isFailing, c.Name)
 				for shard, s := range c.Sources {
 					ch <- prometheus.MustNewConstMetric(lag, prometheus.GaugeValue, float64(s.MillisBehindLatest), c.Name, shard)
 				}
@@ -153,6 +160,7 @@ func (m *metrics) registerPipeline(p *pipeline) {
 			ch <- prometheus.MustNewConstMetric(sent, prometheus.CounterValue, float64(hs.Sent))
 			ch <- prometheus.MustNewConstMetric(confl, prometheus.CounterValue, float64(hs.Conflated))
 			ch <- prometheus.MustNewConstMetric(slow, prometheus.CounterValue, float64(hs.SlowClosed))
+			ch <- prometheus.MustNewConstMetric(dropped, prometheus.CounterValue, float64(hs.Dropped))
 			if p.rep != nil {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				defer cancel()

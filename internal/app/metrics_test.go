@@ -29,12 +29,21 @@ func scrape(t *testing.T, base, key string) string {
 
 func sample(t *testing.T, text, series string) float64 {
 	t.Helper()
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(text)
-	if m == nil {
+	v, ok := sampleOK(text, series)
+	if !ok {
 		t.Fatalf("no sample %s in /metrics", series)
 	}
-	v, _ := strconv.ParseFloat(m[1], 64)
 	return v
+}
+
+// sampleOK is sample for a series that may be missing (ok false).
+func sampleOK(text, series string) (v float64, ok bool) {
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(text)
+	if m == nil {
+		return 0, false
+	}
+	v, _ = strconv.ParseFloat(m[1], 64)
+	return v, true
 }
 
 func TestMetricsMove(t *testing.T) {
@@ -78,6 +87,29 @@ func TestMetricsMove(t *testing.T) {
 	}
 	if sample(t, after, `oddsfeed_websocket_messages_sent_total`) < 2 {
 		t.Error("no WebSocket messages counted")
+	}
+	// Request durations: the histogram of the route counts and sums every
+	// request, each in its bucket (the largest bound holds them all).
+	for _, c := range []struct {
+		series string
+		want   float64
+	}{
+		{`oddsfeed_http_request_duration_seconds_count{route="/v1/odds",status="200"}`, 2},
+		{`oddsfeed_http_request_duration_seconds_bucket{route="/v1/odds",status="200",le="+Inf"}`, 2},
+		{`oddsfeed_http_request_duration_seconds_bucket{route="/v1/odds",status="422",le="+Inf"}`, 1},
+	} {
+		if got := sample(t, after, c.series); got != c.want {
+			t.Errorf("%s = %v, want %v", c.series, got, c.want)
+		}
+	}
+	if v := sample(t, after, `oddsfeed_http_request_duration_seconds_sum{route="/v1/odds",status="200"}`); v <= 0 {
+		t.Errorf("request durations sum %v, want > 0", v)
+	}
+	if v, ok := sampleOK(before, `oddsfeed_http_request_duration_seconds_count{route="/v1/odds",status="200"}`); ok {
+		t.Errorf("request durations of /v1/odds before any: %v", v)
+	}
+	if v := sample(t, after, `oddsfeed_cdc_batches_total{consumer="broadcast"}`); v < 1 || v > 3 {
+		t.Errorf("oddsfeed_cdc_batches_total{consumer=\"broadcast\"} = %v, want 1 to 3 (the game and two posts)", v)
 	}
 
 	// Health: alive and ready (embedded: the store is all there is).

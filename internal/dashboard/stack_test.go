@@ -54,7 +54,11 @@ type stack struct {
 }
 
 // newStack starts the real server for the test; it stops when the test ends.
-func newStack(t *testing.T) *stack {
+func newStack(t *testing.T) *stack { t.Helper(); return newStackWith(t, true) }
+
+// newStackWith is newStack with or without the Postgres reporting database
+// (without it, pool is nil).
+func newStackWith(t *testing.T, postgres bool) *stack {
 	t.Helper()
 	ctx := context.Background()
 	s := &stack{keys: map[string]string{}}
@@ -73,9 +77,12 @@ func newStack(t *testing.T) *stack {
 	s.adminKey = addKey("root", auth.RoleAdmin)
 	hash := dashboard.HashPassword(password)
 
-	dsn := env.Postgres.NewDatabase(t)
-	if err := reporting.Migrate(ctx, dsn, "up", io.Discard); err != nil {
-		t.Fatalf("migrate the reporting database: %v", err)
+	dsn := ""
+	if postgres {
+		dsn = env.Postgres.NewDatabase(t)
+		if err := reporting.Migrate(ctx, dsn, "up", io.Discard); err != nil {
+			t.Fatalf("migrate the reporting database: %v", err)
+		}
 	}
 	vars := map[string]string{
 		"ODDSFEED_ADDR":            "127.0.0.1:0",
@@ -119,11 +126,13 @@ func newStack(t *testing.T) *stack {
 		t.Fatalf("serve: %v", err)
 	}
 
-	s.pool, err = pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
+	if postgres {
+		s.pool, err = pgxpool.New(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.pool.Close)
 	}
-	t.Cleanup(s.pool.Close)
 	return s
 }
 
