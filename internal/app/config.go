@@ -44,6 +44,9 @@ type Config struct {
 	ProviderRate  float64
 	ProviderBurst int
 	OddsTTL       time.Duration
+	// LogRetention is how long the embedded change log keeps entries that
+	// every consumer has read.
+	LogRetention time.Duration
 
 	ShutdownTimeout time.Duration
 	LogLevel        string
@@ -152,6 +155,7 @@ var envVars = []envVar{
 		c.OddsTTL = d
 		return nil
 	}},
+	{"ODDSFEED_LOG_RETENTION", "24h", "embedded back end: how long change-log entries read by every consumer are kept", durationVar(time.Second, func(c *Config) *time.Duration { return &c.LogRetention })},
 	{"ODDSFEED_SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for requests in flight", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

@@ -124,7 +124,7 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger) (*Server, erro
 func openStore(ctx context.Context, cfg Config) (store.FeedStore, error) {
 	switch cfg.Backend {
 	case BackendEmbedded:
-		st, err := embedded.Open(filepath.Join(cfg.DataDir, "embedded"), embedded.Options{OddsTTL: cfg.OddsTTL})
+		st, err := embedded.Open(filepath.Join(cfg.DataDir, "embedded"), embedded.Options{OddsTTL: cfg.OddsTTL, LogRetention: cfg.LogRetention})
 		if err != nil {
 			return nil, fmt.Errorf("open embedded store in %s: %w", cfg.DataDir, err)
 		}
@@ -175,7 +175,6 @@ func (s *Server) routes(keys *auth.Keyring, dash *dashboard.Dashboard) http.Hand
 		r.Use(auth.RequireAny([]auth.Authenticator{keys, tokens, dash}, auth.RoleAnalyst, auth.RoleAdmin))
 		rd.Routes(r)
 		r.Get("/v1/stream", s.noDeadlines(s.pipe.hub))
-		r.Get("/v1/pipeline", s.pipelineStatus) // the whole pipeline, with or without Postgres
 		if s.pipe.rep != nil {
 			s.pipe.rep.reports.Routes(r)
 		}

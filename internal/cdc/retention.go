@@ -16,6 +16,12 @@ type LogTrimmer interface {
 	TrimLog(keepAfter uint64) (int, error)
 }
 
+// trimPacer is an optional method of a LogTrimmer: how often it wants to
+// be trimmed (*embedded.Store: a fraction of its retention period).
+type trimPacer interface {
+	TrimEvery() time.Duration
+}
+
 // LowestLogCheckpoint returns the lowest log position any of consumers
 // still needs: the minimum of their AfterPosition checkpoints. A consumer
 // starting at TrimHorizon or AtTimestamp needs the whole log (0); one
@@ -46,10 +52,15 @@ func LowestLogCheckpoint(ctx context.Context, consumers []Consumer) (uint64, err
 // RunLogRetention trims the embedded change log every interval until ctx
 // ends: entries past the store's retention period and at or below every
 // consumer's checkpoint (LowestLogCheckpoint) are deleted. Errors are
-// logged and retried at the next tick.
+// logged and retried at the next tick. A trimmer with a TrimEvery method
+// shorter than every is trimmed that often instead, so that a short
+// retention period keeps the log short.
 func RunLogRetention(ctx context.Context, log LogTrimmer, consumers []Consumer, every time.Duration, logger *slog.Logger) {
 	if every <= 0 {
 		every = time.Minute
+	}
+	if p, ok := log.(trimPacer); ok && p.TrimEvery() > 0 {
+		every = min(every, p.TrimEvery())
 	}
 	if logger == nil {
 		logger = slog.Default()

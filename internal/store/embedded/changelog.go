@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -92,6 +93,13 @@ func (s *Store) LastSeq() (uint64, error) {
 		return 0, fmt.Errorf("last log sequence: %w", err)
 	}
 	return seq, nil
+}
+
+// TrimEvery is how often the log is worth trimming: a quarter of the
+// retention period, at least 100ms (cdc.RunLogRetention trims at most that
+// far apart), so the log holds about 1.25 retention periods of changes.
+func (s *Store) TrimEvery() time.Duration {
+	return max(s.opts.LogRetention/4, 100*time.Millisecond)
 }
 
 // TrimLog deletes the change-log entries older than the retention period,

@@ -128,7 +128,11 @@ func (s *Store) putOddsTx(tx *bolt.Tx, w *oddsWrite, tw *txWrites) error {
 		if err := log.Put(seqKey, entry); err != nil {
 			return fmt.Errorf("put odds log %d: %w", seq, err)
 		}
-		tw.add(key, value, len(pk), seq)
+		var exp int64
+		if !expire.IsZero() {
+			exp = expire.Unix()
+		}
+		tw.add(key, value, len(pk), seq, exp)
 		if kind == kindInsert {
 			w.out[i] = store.Stored
 		}

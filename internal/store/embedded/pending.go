@@ -37,6 +37,7 @@ type pendingOdds struct {
 	key, value []byte // item key (PK \x00 SK) and encoded item
 	pkLen      int
 	seq        uint64 // of its log entry
+	expire     int64  // its EXPIRE (epoch seconds), 0: none
 }
 
 // pendingGame is the pending odds of one game, in log order.
@@ -79,13 +80,14 @@ func (w *txWrites) get(key []byte) []byte {
 	return nil
 }
 
-// add notes an item written at log sequence seq, above the ones before.
-func (w *txWrites) add(key, value []byte, pkLen int, seq uint64) {
+// add notes an item written at log sequence seq, above the ones before,
+// that expires at expire (0: never).
+func (w *txWrites) add(key, value []byte, pkLen int, seq uint64, expire int64) {
 	if w.index == nil {
 		w.index = make(map[string]int)
 		w.first = seq
 	}
-	r := pendingOdds{keyStr: string(key), key: key, value: value, pkLen: pkLen, seq: seq}
+	r := pendingOdds{keyStr: string(key), key: key, value: value, pkLen: pkLen, seq: seq, expire: expire}
 	w.index[r.keyStr] = len(w.recs)
 	w.recs = append(w.recs, r)
 }
@@ -140,15 +142,20 @@ func putApplied(tx *bolt.Tx, applied uint64) error {
 	return nil
 }
 
-// writeOdds writes odds items to the items bucket and their keys to the
-// latest bucket where they are newer.
+// writeOdds writes odds items to the items bucket, their keys to the
+// latest bucket where they are newer and to the expiry index when they
+// expire.
 func writeOdds(tx *bolt.Tx, odds []pendingOdds) error {
 	items, latest := tx.Bucket(itemsBucket), tx.Bucket(latestBucket)
 	items.FillPercent = 1         // the odds of a game come in time order: appended
 	newest := map[string][]byte{} // latest key -> SK
+	idx := newExpiryIndexer(tx, odds)
 	for _, o := range odds {
 		if err := items.Put(o.key, o.value); err != nil {
 			return fmt.Errorf("apply odds %q: %w", o.key, err)
+		}
+		if err := idx.put(o.expire, o.key); err != nil {
+			return err
 		}
 		sk := o.key[o.pkLen+1:]
 		lk := string(o.key[:o.pkLen+1]) + string(sk[bytes.LastIndexByte(sk, '#')+1:])
@@ -239,7 +246,11 @@ func replay(tx *bolt.Tx) (uint64, error) {
 				continue
 			}
 		}
-		w.add(ik, bytes.Clone(e.new), len(e.pk), binary.BigEndian.Uint64(k))
+		exp, err := itemExpire(e.new)
+		if err != nil {
+			return 0, fmt.Errorf("replay log entry %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		w.add(ik, bytes.Clone(e.new), len(e.pk), binary.BigEndian.Uint64(k), exp)
 	}
 	if err := writeOdds(tx, w.recs); err != nil {
 		return 0, fmt.Errorf("replay: %w", err)

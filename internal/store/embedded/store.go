@@ -92,6 +92,13 @@ type Options struct {
 	// ChangesAfter; 0 means DefaultTailSize, negative keeps none (every
 	// read decodes the log).
 	TailSize int
+	// ExpireEvery is how often the store deletes the odds whose EXPIRE has
+	// passed (expire.go); 0 means a quarter of OddsTTL within [100ms, 1m]
+	// (1m when OddsTTL is 0), negative never (ExpireOdds still does).
+	ExpireEvery time.Duration
+	// ExpireBatch is the most odds one expiry transaction deletes; 0 means
+	// DefaultExpireBatch.
+	ExpireBatch int
 }
 
 // Store is the embedded feed store. Its methods are safe for concurrent use.
@@ -102,7 +109,9 @@ type Store struct {
 	reqs    chan *oddsReq // to the group-commit writer
 	quit    chan struct{} // closed by Close
 	stopped chan struct{} // closed when the writer has returned
-	once    sync.Once
+	// expStopped is closed when the background expiry has returned.
+	expStopped chan struct{}
+	once       sync.Once
 
 	// wmu serializes the transactions that write the log with the publishing
 	// of their changes to tail, so that it sees them in sequence order.
@@ -154,6 +163,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		if err := upgradeLatest(tx); err != nil {
 			return err
 		}
+		if err := upgradeExpire(tx); err != nil {
+			return err
+		}
 		var err error
 		last, err = replay(tx)
 		return err
@@ -169,13 +181,20 @@ func Open(dir string, opts Options) (*Store, error) {
 		quit:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		changed: make(chan struct{}),
-		tail:    newTail(cmp.Or(opts.TailSize, DefaultTailSize)),
-		pend:    newPendingSet(last),
+
+		expStopped: make(chan struct{}),
+		tail:       newTail(cmp.Or(opts.TailSize, DefaultTailSize)),
+		pend:       newPendingSet(last),
 
 		onCommit: CommitHook,
 	}
 	s.tail.reset(last)
 	go s.writer()
+	if every := expireEvery(opts); every > 0 {
+		go s.expirer(every)
+	} else {
+		close(s.expStopped)
+	}
 	return s, nil
 }
 
@@ -216,6 +235,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
 		<-s.stopped
+		<-s.expStopped
 		if e := s.db.Close(); e != nil {
 			err = fmt.Errorf("close embedded store: %w", e)
 		}
