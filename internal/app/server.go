@@ -175,6 +175,7 @@ func (s *Server) routes(keys *auth.Keyring, dash *dashboard.Dashboard) http.Hand
 		r.Use(auth.RequireAny([]auth.Authenticator{keys, tokens, dash}, auth.RoleAnalyst, auth.RoleAdmin))
 		rd.Routes(r)
 		r.Get("/v1/stream", s.noDeadlines(s.pipe.hub))
+		r.Get("/v1/pipeline", s.pipelineStatus) // the whole pipeline, with or without Postgres
 		if s.pipe.rep != nil {
 			s.pipe.rep.reports.Routes(r)
 		}
