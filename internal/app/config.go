@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -62,6 +63,16 @@ type Config struct {
 
 	DatabaseURL     string
 	ReportRetention time.Duration
+	// LocalPostgres is "auto" (serve runs a private Postgres under the
+	// data directory for reports when the embedded back end has no
+	// DatabaseURL) or "off"; PostgresBin is the directory of its binaries
+	// ("" = PATH, then the newest /usr/lib/postgresql/*/bin).
+	LocalPostgres string
+	PostgresBin   string
+	// reportingReady, when set, is waited for before each connection to
+	// the reporting database: the private Postgres, until it has started
+	// and is migrated.
+	reportingReady func(context.Context) error
 
 	DashboardUsers     string // username:role:hash entries
 	DashboardUsersFile string
@@ -185,13 +196,22 @@ var envVars = []envVar{
 		}
 		return nil
 	}},
-	{"ODDSFEED_DATABASE_URL", "", "Postgres reporting database (postgres://...); empty = no reporting sync or reports API", func(c *Config, v string) error {
+	{"ODDSFEED_DATABASE_URL", "", "Postgres reporting database (postgres://...); empty = the embedded back end runs its own (ODDSFEED_LOCAL_POSTGRES), aws has no reporting sync or reports API", func(c *Config, v string) error {
 		if v != "" && !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
 			return errors.New("must be a postgres:// URL")
 		}
 		c.DatabaseURL = v
 		return nil
 	}},
+	{"ODDSFEED_LOCAL_POSTGRES", "auto", "embedded back end without ODDSFEED_DATABASE_URL: auto runs a private PostgreSQL under the data directory for reports (when its binaries are found), off does not", func(c *Config, v string) error {
+		switch v {
+		case "auto", "off":
+			c.LocalPostgres = v
+			return nil
+		}
+		return errors.New("must be auto or off")
+	}},
+	{"ODDSFEED_POSTGRES_BIN", "", "directory of the private PostgreSQL's binaries (postgres, initdb, pg_ctl); empty = PATH, then the newest /usr/lib/postgresql/*/bin", str(func(c *Config) *string { return &c.PostgresBin })},
 	{"ODDSFEED_REPORT_RETENTION", "720h", "odds ticks older than this are dropped from Postgres (whole day partitions)", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 24*time.Hour {

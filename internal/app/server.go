@@ -70,10 +70,13 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		cfg.Addr = *addr
 	}
 	log := newLogger(env.Stderr, cfg.LogLevel)
+	pg := newPrivatePostgres(&cfg, log) // reports on the embedded default: nil unless serve runs its own Postgres
 	srv, err := NewServer(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	pg.start(ctx) // after NewServer: the store's lock keeps a second server off this data directory
+	defer pg.stop(cfg.ShutdownTimeout)
 	return srv.Serve(ctx, func(url string) { fmt.Fprintln(env.Stdout, ListeningPrefix+url) })
 }
 

@@ -9,9 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +18,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/oddsfeed/oddsfeed/internal/localpg"
 )
 
 // PostgresServer is a PostgreSQL server for tests: one started by
@@ -61,17 +61,9 @@ func StartPostgres() (*PostgresServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	var cred *syscall.Credential
-	var uid, gid int
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return nil, fmt.Errorf("%s: postgres refuses to run as root and there is no \"postgres\" OS user to run it as (%v); "+
-				"install it with apt-get install -y postgresql, or create it: useradd --system postgres", name, err)
-		}
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	cred, err := localpg.RunAs() // postgres refuses to run as root
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	dir, err := newTempDir(name)
 	if err != nil {
@@ -82,7 +74,7 @@ func StartPostgres() (*PostgresServer, error) {
 	if cred != nil {
 		// The temporary directory must be reachable by the postgres user;
 		// the default temp dir (/tmp) is, and MkdirTemp makes it 0700.
-		if err := os.Chown(dir, uid, gid); err != nil {
+		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 			os.RemoveAll(dir)
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -230,35 +222,15 @@ func (p *PostgresServer) controllable(op string) error {
 	return nil
 }
 
-// postgresBinDir finds the directory with initdb and postgres: that of
-// postgres in PATH, else the newest /usr/lib/postgresql/*/bin.
+// postgresBinDir finds the directory of the server binaries as the server
+// does for its private Postgres: PATH, else the newest
+// /usr/lib/postgresql/*/bin.
 func postgresBinDir() (string, error) {
-	var dirs []string
-	if p, err := exec.LookPath("postgres"); err == nil {
-		if r, err := filepath.EvalSymlinks(p); err == nil {
-			dirs = append(dirs, filepath.Dir(r))
-		}
-		dirs = append(dirs, filepath.Dir(p))
+	dir, err := localpg.BinDir("")
+	if err != nil {
+		return "", fmt.Errorf("%w; install them: apt-get install -y postgresql (or set TEST_DATABASE_URL to a server of yours)", err)
 	}
-	versions, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Slice(versions, func(i, j int) bool { // newest first, numerically
-		vi, _ := strconv.Atoi(filepath.Base(filepath.Dir(versions[i])))
-		vj, _ := strconv.Atoi(filepath.Base(filepath.Dir(versions[j])))
-		return vi > vj
-	})
-	dirs = append(dirs, versions...)
-	for _, d := range dirs {
-		if isExecutable(filepath.Join(d, "postgres")) && isExecutable(filepath.Join(d, "initdb")) {
-			return d, nil
-		}
-	}
-	return "", errors.New("PostgreSQL server binaries (postgres, initdb) not found in PATH or /usr/lib/postgresql/*/bin; " +
-		"install them: apt-get install -y postgresql (or set TEST_DATABASE_URL to a server of yours)")
-}
-
-func isExecutable(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+	return dir, nil
 }
 
 func pingPostgres(ctx context.Context, dsn string) error {

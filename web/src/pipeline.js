@@ -152,7 +152,7 @@ export function pipelinePage(main, role) {
     );
 
     if (!rep) {
-      message(letters, 'Reporting is not configured on this server, so there are no dead letters (it needs Postgres: set ODDSFEED_DATABASE_URL).', 'info');
+      message(letters, 'Reporting is not configured on this server, so there are no dead letters: it needs Postgres: apt-get install postgresql and restart the server (it then runs its own), or set ODDSFEED_DATABASE_URL.', 'info');
       replayBtn.hidden = true;
       replayNote.hidden = true;
     } else if (rep.error) {

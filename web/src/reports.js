@@ -5,7 +5,7 @@
 import { api, HTTPError } from './api.js';
 import { h, fmtSpread, fmtOdds, fmtAgo, fmtInt, impliedProbability, message } from './format.js';
 
-const NOT_CONFIGURED = 'Reporting is not configured on this server: it needs Postgres (set ODDSFEED_DATABASE_URL).';
+const NOT_CONFIGURED = 'Reporting is not configured on this server: it needs Postgres: apt-get install postgresql and restart the server (it then runs its own), or set ODDSFEED_DATABASE_URL.';
 const REFRESH_MS = 10_000;
 
 function windowSelect(id, values, initial) {
