@@ -66,24 +66,7 @@ func TestMetricsMoveOnFaults(t *testing.T) {
 		}
 	}
 
-	pg := func(sql string) {
-		t.Helper()
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	pg(`ALTER TABLE sync_checkpoints RENAME TO sync_checkpoints_hidden`)
-	restored := false
-	defer func() {
-		if !restored {
-			pg(`ALTER TABLE sync_checkpoints_hidden RENAME TO sync_checkpoints`)
-		}
-	}()
+	restore := hideCheckpoints(t, dsn)
 	_, err := kinesisClient(t).PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String(vars["ODDSFEED_STREAM"]),
 		PartitionKey: aws.String("GAME#mf1"), Data: []byte(`{"eventName":"INSERT","dynamodb":`)})
 	if err != nil {
@@ -103,8 +86,7 @@ func TestMetricsMoveOnFaults(t *testing.T) {
 		t.Errorf("GET /v1/pipeline reporting part with its checkpoints hidden: %+v", st.Reporting)
 	}
 
-	pg(`ALTER TABLE sync_checkpoints_hidden RENAME TO sync_checkpoints`)
-	restored = true
+	restore()
 	eventually(t, 60*time.Second, "the sync to recover and park the bad record", func() bool {
 		m := admin()
 		return value(m, `oddsfeed_cdc_bad_records_total{consumer="reporting"}`) == 1 && value(m, `oddsfeed_sync_dead_letters`) == 1 &&
@@ -142,4 +124,88 @@ func (s status) consumer(name string) app.ConsumerStatus {
 		}
 	}
 	return app.ConsumerStatus{}
+}
+
+// hideCheckpoints renames the reporting sync's checkpoints table, so that
+// every apply fails (and is retried), until the returned restore (also run
+// when the test ends).
+func hideCheckpoints(t *testing.T, dsn string) (restore func()) {
+	t.Helper()
+	pg := func(sql string) {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	pg(`ALTER TABLE sync_checkpoints RENAME TO sync_checkpoints_hidden`)
+	restored := false
+	restore = func() {
+		if !restored {
+			restored = true
+			pg(`ALTER TABLE sync_checkpoints_hidden RENAME TO sync_checkpoints`)
+		}
+	}
+	t.Cleanup(restore)
+	return restore
+}
+
+// TestMetricsLagMoves: on the embedded back end with reporting, a sync that
+// cannot apply falls behind the change log; once it applies again,
+// oddsfeed_cdc_lag_milliseconds{consumer="reporting",shard="log"} shows
+// how far behind the batch was (at least a retry's back-off), and so does
+// GET /v1/pipeline.
+func TestMetricsLagMoves(t *testing.T) {
+	k := newKeys()
+	dsn := reportingDB(t)
+	base := serve(t, map[string]string{"ODDSFEED_ADDR": "127.0.0.1:0", "ODDSFEED_DATA_DIR": t.TempDir(), "ODDSFEED_API_KEYS": k.spec, "ODDSFEED_DATABASE_URL": dsn})
+	admin := func() string { return scrape(t, base, k.admin) }
+	value := func(text, series string) float64 { v, _ := sampleOK(text, series); return v }
+	const lag = `oddsfeed_cdc_lag_milliseconds{consumer="reporting",shard="log"}`
+	prov := client{t, base, k.provider}
+	prov.want(201, "PUT", "/v1/games/lag1", map[string]any{"sport": "golf", "gameDate": time.Now().UTC(), "status": "live"}, nil)
+	eventually(t, 30*time.Second, "the game applied by the sync", func() bool {
+		return value(admin(), `oddsfeed_cdc_changes_total{consumer="reporting"}`) == 1
+	})
+	if v := sample(t, admin(), lag); v >= 100 {
+		t.Fatalf("%s = %v before the sync falls behind", lag, v)
+	}
+
+	// The change log's lag is how old a full batch's newest change is when
+	// it is read (a batch short of full has caught up: 0). One batch is
+	// stuck retrying while a full batch (500 changes) waits in the log
+	// behind it.
+	restore := hideCheckpoints(t, dsn)
+	at := time.Now().UTC().Add(-time.Hour)
+	post := func(from, n int) {
+		items := make([]oddsJSON, n)
+		for i := range items {
+			items[i] = oddsJSON{GameID: "lag1", ObservedAt: at.Add(time.Duration(from+i) * time.Millisecond), AwaySpread: 1, HomeSpread: -1, AwayOdds: 120, HomeOdds: -140}
+		}
+		prov.want(200, "POST", "/v1/odds", map[string]any{"odds": items}, nil)
+	}
+	post(0, 1)
+	eventually(t, 30*time.Second, "a failed apply of the first odds", func() bool {
+		return value(admin(), `oddsfeed_cdc_apply_errors_total{consumer="reporting"}`) >= 1
+	})
+	post(1, 500)
+	errs := value(admin(), `oddsfeed_cdc_apply_errors_total{consumer="reporting"}`)
+	eventually(t, 30*time.Second, "two more failed applies (a back-off of 100 ms or more between)", func() bool {
+		return value(admin(), `oddsfeed_cdc_apply_errors_total{consumer="reporting"}`) >= errs+2
+	})
+	restore()
+	eventually(t, 30*time.Second, "the sync to apply every odds", func() bool {
+		return value(admin(), `oddsfeed_cdc_changes_total{consumer="reporting"}`) == 502
+	})
+	m := admin()
+	if v := sample(t, m, lag); v < 80 { // the back-off's jitter takes up to 20% off
+		t.Errorf("%s = %v after the sync fell behind, want at least 80", lag, v)
+	}
+	st := pipelineStatus(t, base, k.analyst)
+	if c := st.consumer("reporting"); len(c.Sources) != 1 || c.Sources[0].MillisBehind < 80 {
+		t.Errorf("GET /v1/pipeline reporting shards %+v, want the log at least 80 ms behind", c.Sources)
+	}
 }
