@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -175,9 +174,9 @@ func (pp *privatePostgres) stop(timeout time.Duration) {
 	<-pp.done
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := pp.srv.Stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	if err := pp.srv.Stop(ctx); err != nil {
 		pp.log.Warn("stop the private PostgreSQL", "err", err)
-		return
+	} else if pp.err == nil {
+		pp.log.Info("private PostgreSQL stopped")
 	}
-	pp.log.Info("private PostgreSQL stopped")
 }

@@ -131,3 +131,23 @@ func TestSocketPathTooLong(t *testing.T) {
 		t.Fatalf("New with a long path = %v", err)
 	}
 }
+
+// TestRootNeedsAReachableDirectory: run as root, the server runs as the
+// postgres OS user, which cannot enter t.TempDir()'s parent (mode 0700):
+// New says which directory stops it, before anything is created.
+func TestRootNeedsAReachableDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only as root")
+	}
+	if _, err := localpg.BinDir(""); err != nil {
+		t.Skip(err)
+	}
+	parent := t.TempDir()
+	if err := os.Chmod(filepath.Dir(parent), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := localpg.New(localpg.Options{Dir: filepath.Join(parent, "data", "postgres")})
+	if err == nil || !strings.Contains(err.Error(), "cannot enter "+filepath.Dir(parent)) {
+		t.Fatalf("New = %v, want an error naming %s", err, filepath.Dir(parent))
+	}
+}
