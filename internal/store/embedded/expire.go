@@ -15,25 +15,29 @@ import (
 )
 
 // Retention: odds whose EXPIRE has passed are deleted in the background, as
-// DynamoDB's TTL deletes them. The expiry index bucket holds one empty entry
-// per odds item that expires, keyed by its EXPIRE (big-endian epoch seconds)
-// then its item key, written in the transaction that writes the item to the
-// items bucket (writeOdds). So a pass reads only the expired entries, from
-// the start of the index: it never scans the items. Being keyed by time, the
+// DynamoDB's TTL deletes them. The expiry index bucket is keyed by EXPIRE
+// (big-endian epoch seconds) first; an entry lists the odds of one game
+// expiring in that second (up to maxIndexGroup), written in the
+// transaction that writes them to the items bucket (writeOdds): one index
+// write per game and second, not per odds, as the pending odds of a game
+// are applied together. So a pass reads only the expired entries, from the
+// start of the index: it never scans the items. Being keyed by time, the
 // index is appended at its end: a write touches its last pages only.
 //
-// Each pass deletes at most Options.ExpireBatch items per transaction, with
-// a pause between transactions so that ingest is not starved, and appends
-// one REMOVE per deleted item to the change log, marked expired, with the
-// item as old image (a TTL deletion in a DynamoDB stream): consumers tell
-// it from a user's deletion. The latest bucket then names the newest odds
-// of the provider that remain (or none). An item with a newer version still
-// pending is not deleted: the version the items will get decides. An index
-// entry whose item is gone or expires later (a correction that moved its
-// EXPIRE) is dropped alone.
+// Each pass deletes at most Options.ExpireBatch items per transaction (or
+// one entry's), with a pause between transactions so that ingest is not
+// starved, and appends one REMOVE per deleted item to the change log,
+// marked expired, with the item as old image (a TTL deletion in a DynamoDB
+// stream): consumers tell it from a user's deletion. The latest bucket then
+// names the newest odds of the provider that remain (or none). An entry
+// with an odds whose newer version is still pending is left for a later
+// pass: the version the items get decides. An odds that is gone or expires
+// later (a correction that moved its EXPIRE: it has an entry of its own) is
+// only dropped from the index.
 
-// expireBucket is the expiry index: EXPIRE (8 bytes big-endian) + item key
-// -> empty.
+// expireBucket is the expiry index: EXPIRE (8 bytes big-endian) + PK + 0 +
+// the log sequence of the first odds (8 bytes) -> the SKs of odds of that
+// game expiring then, each a uvarint length and the bytes.
 var expireBucket = []byte("expire")
 
 const (
@@ -42,6 +46,9 @@ const (
 	DefaultExpireBatch = 1000
 	// expirePause separates the transactions of one expiry pass.
 	expirePause = 10 * time.Millisecond
+	// maxIndexGroup bounds the odds of one expiry index entry: a
+	// transaction of ExpireOdds deletes at most max(ExpireBatch, it).
+	maxIndexGroup = 256
 )
 
 // expireEvery is the interval of the background expiry: o.ExpireEvery, or a
@@ -56,36 +63,63 @@ func expireEvery(o Options) time.Duration {
 	return min(max(o.OddsTTL/4, 100*time.Millisecond), time.Minute)
 }
 
-// expiryIndexer writes the index entries of one writeOdds call, their keys
-// in one arena (bbolt keeps the slices until the commit).
-type expiryIndexer struct {
-	b   *bolt.Bucket
-	buf []byte
-}
-
-func newExpiryIndexer(tx *bolt.Tx, odds []pendingOdds) expiryIndexer {
-	n := 0
+// indexExpiry writes the expiry index entries of odds: one per game,
+// EXPIRE and at most maxIndexGroup odds, keyed by the log sequence of its
+// first odds.
+func indexExpiry(tx *bolt.Tx, odds []pendingOdds) error {
+	type group struct {
+		key, sks []byte
+		n        int
+	}
+	var (
+		groups map[string]*group // EXPIRE + PK -> the open group
+		done   []*group
+		id     []byte
+	)
 	for _, o := range odds {
-		if o.expire > 0 {
-			n += 8 + len(o.key)
+		if o.expire <= 0 {
+			continue
 		}
+		if groups == nil {
+			groups = map[string]*group{}
+		}
+		id = append(binary.BigEndian.AppendUint64(id[:0], uint64(o.expire)), o.key[:o.pkLen]...)
+		g := groups[string(id)]
+		if g == nil || g.n == maxIndexGroup {
+			g = &group{key: binary.BigEndian.AppendUint64(append(bytes.Clone(id), 0), o.seq)}
+			groups[string(id)] = g
+			done = append(done, g)
+		}
+		sk := o.key[o.pkLen+1:]
+		g.sks = append(binary.AppendUvarint(g.sks, uint64(len(sk))), sk...)
+		g.n++
+	}
+	if len(done) == 0 {
+		return nil
 	}
 	b := tx.Bucket(expireBucket)
 	b.FillPercent = 0.9 // keyed by time: mostly appended
-	return expiryIndexer{b: b, buf: make([]byte, 0, n)}
-}
-
-// put indexes the item under key when it expires (expire > 0).
-func (x *expiryIndexer) put(expire int64, key []byte) error {
-	if expire <= 0 {
-		return nil
-	}
-	start := len(x.buf)
-	x.buf = append(binary.BigEndian.AppendUint64(x.buf, uint64(expire)), key...)
-	if err := x.b.Put(x.buf[start:len(x.buf):len(x.buf)], nil); err != nil {
-		return fmt.Errorf("expiry index %q: %w", key, err)
+	for _, g := range done {
+		if err := b.Put(g.key, g.sks); err != nil {
+			return fmt.Errorf("expiry index: %w", err)
+		}
 	}
 	return nil
+}
+
+// indexEntry decodes an expiry index entry: its EXPIRE, PK and SKs.
+func indexEntry(k, v []byte) (expire int64, pk []byte, sks [][]byte, err error) {
+	if len(k) < 8+1+8 || k[len(k)-9] != 0 {
+		return 0, nil, nil, fmt.Errorf("expiry index key %q: %w", k, errCorrupt)
+	}
+	r := reader{b: v}
+	for len(r.b) > 0 && r.err == nil {
+		sks = append(sks, r.bytes())
+	}
+	if r.err != nil {
+		return 0, nil, nil, fmt.Errorf("expiry index entry %q: %w", k, r.err)
+	}
+	return int64(binary.BigEndian.Uint64(k)), k[8 : len(k)-9], sks, nil
 }
 
 // itemExpire returns the EXPIRE of an encoded item, 0 when it has none.
@@ -121,17 +155,12 @@ func upgradeExpire(tx *bolt.Tx) error {
 		if err != nil {
 			return fmt.Errorf("item %q: %w", k, err)
 		}
-		if exp > 0 {
-			odds = append(odds, pendingOdds{key: bytes.Clone(k), expire: exp})
+		if pk, _, _ := bytes.Cut(k, []byte{0}); exp > 0 {
+			// Keyed apart from log sequences (they never reach 1<<63).
+			odds = append(odds, pendingOdds{key: bytes.Clone(k), pkLen: len(pk), expire: exp, seq: 1<<63 + uint64(len(odds))})
 		}
 	}
-	idx := newExpiryIndexer(tx, odds)
-	for _, o := range odds {
-		if err := idx.put(o.expire, o.key); err != nil {
-			return err
-		}
-	}
-	return nil
+	return indexExpiry(tx, odds)
 }
 
 // expirer runs ExpireOdds every interval until Close.
@@ -207,30 +236,42 @@ func (s *Store) expireBatch() (deleted int, more bool, err error) {
 		entries, more = nil, false
 		items, idx := tx.Bucket(itemsBucket), tx.Bucket(expireBucket)
 		var drop, gone, old [][]byte // index entries; item keys and values to delete
+		n := 0                       // odds of the entries in drop
+		seen := map[string]bool{}    // an odds corrected within a second has two entries
 		c := idx.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if len(k) < 8 || int64(binary.BigEndian.Uint64(k)) >= now {
+	scan:
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			exp, pk, sks, err := indexEntry(k, v)
+			if err != nil {
+				return err
+			}
+			if exp >= now {
 				break
 			}
-			if len(drop) >= batch {
+			if n > 0 && n+len(sks) > batch {
 				more = true
 				break
 			}
-			ik := k[8:]
-			if s.pend.get(ik) != nil {
-				continue // its pending version decides: kept for a later pass
+			for _, sk := range sks {
+				if s.pend.get(key(string(pk), string(sk))) != nil {
+					continue scan // a pending version decides: kept for a later pass
+				}
 			}
-			drop = append(drop, bytes.Clone(k))
-			v := items.Get(ik)
-			if v == nil {
-				continue
-			}
-			exp, err := itemExpire(v)
-			if err != nil {
-				return fmt.Errorf("item %q: %w", ik, err)
-			}
-			if exp > 0 && exp < now {
-				gone, old = append(gone, bytes.Clone(ik)), append(old, bytes.Clone(v))
+			drop, n = append(drop, bytes.Clone(k)), n+len(sks)
+			for _, sk := range sks {
+				ik := key(string(pk), string(sk))
+				v := items.Get(ik)
+				if v == nil || seen[string(ik)] {
+					continue
+				}
+				exp, err := itemExpire(v)
+				if err != nil {
+					return fmt.Errorf("item %q: %w", ik, err)
+				}
+				if exp > 0 && exp < now {
+					gone, old = append(gone, ik), append(old, bytes.Clone(v))
+					seen[string(ik)] = true
+				}
 			}
 		}
 		for _, k := range drop {

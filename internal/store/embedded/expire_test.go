@@ -131,31 +131,44 @@ func TestExpireSkipsPending(t *testing.T) {
 	}
 	mustExpire(t, s, 0) // only the index entry of version 1 goes
 	if n := indexLen(t, s); n != 1 {
-		t.Fatalf("expiry index holds %d entries, want 1", n)
+		t.Fatalf("expiry index lists %d odds, want 1", n)
 	}
 	clk.Set(t0.Add(2 * time.Hour))
 	mustExpire(t, s, 1)
 	if n := indexLen(t, s); n != 0 {
-		t.Fatalf("expiry index holds %d entries, want 0", n)
+		t.Fatalf("expiry index lists %d odds, want 0", n)
 	}
 }
 
+// indexLen counts the odds the expiry index lists.
 func indexLen(t *testing.T, s *Store) int {
 	t.Helper()
 	n := 0
-	if err := s.db.View(func(tx *bolt.Tx) error { n = tx.Bucket(expireBucket).Stats().KeyN; return nil }); err != nil {
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(expireBucket).ForEach(func(k, v []byte) error {
+			_, _, sks, err := indexEntry(k, v)
+			n += len(sks)
+			return err
+		})
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return n
 }
 
 // TestExpireBatches: a pass deletes every expired odds in transactions of
-// at most ExpireBatch, and the background expiry runs by itself.
+// at most ExpireBatch (whole index entries), and the background expiry runs
+// by itself.
 func TestExpireBatches(t *testing.T) {
 	clk := &clock{now: t0}
 	s := openStore(t, t.TempDir(), Options{Now: clk.Now, OddsTTL: time.Hour, ExpireEvery: -1, ExpireBatch: 10})
 	mustPutGame(t, s, testGame("g1"))
-	mustPutOdds(t, s, oddsBatch("g1", "p1", 0, 35))
+	var odds []feed.Odds // 7 seconds of 5 odds: 7 index entries
+	for i := range 35 {
+		odds = append(odds, received("g1", "p1", i, time.Duration(i/5)*time.Second))
+	}
+	mustPutOdds(t, s, odds)
 	mustPutOdds(t, s, []feed.Odds{received("g1", "p1", 100, time.Hour)})
 	listKeys(t, s, "g1")
 	clk.Set(t0.Add(time.Hour + time.Minute))
@@ -209,11 +222,33 @@ func TestExpireIndexUpgrade(t *testing.T) {
 	}
 	s = openStore(t, dir, opts)
 	if n := indexLen(t, s); n != 3 {
-		t.Fatalf("index after upgrade: %d entries, want 3", n)
+		t.Fatalf("index after upgrade lists %d odds, want 3", n)
 	}
 	clk.Set(t0.Add(2 * time.Hour))
 	mustExpire(t, s, 3)
 	if got := listKeys(t, s, "g1"); len(got) != 0 {
 		t.Fatalf("ListOdds = %v", got)
+	}
+}
+
+// TestExpireCorrectedOnce: an odds corrected within the same second has two
+// index entries; it is deleted, and logged, once.
+func TestExpireCorrectedOnce(t *testing.T) {
+	clk := &clock{now: t0}
+	s := openStore(t, t.TempDir(), Options{Now: clk.Now, OddsTTL: time.Hour, ExpireEvery: -1})
+	mustPutGame(t, s, testGame("g1"))
+	mustPutOdds(t, s, []feed.Odds{received("g1", "p1", 1, 0)})
+	listKeys(t, s, "g1")
+	fix := received("g1", "p1", 1, 0)
+	fix.AwayOdds = 999
+	mustPutOdds(t, s, []feed.Odds{fix})
+	listKeys(t, s, "g1")
+	if n := indexLen(t, s); n != 2 {
+		t.Fatalf("expiry index lists %d odds, want 2", n)
+	}
+	clk.Set(t0.Add(2 * time.Hour))
+	mustExpire(t, s, 1)
+	if n := indexLen(t, s); n != 0 {
+		t.Fatalf("expiry index lists %d odds, want 0", n)
 	}
 }

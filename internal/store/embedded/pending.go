@@ -149,13 +149,12 @@ func writeOdds(tx *bolt.Tx, odds []pendingOdds) error {
 	items, latest := tx.Bucket(itemsBucket), tx.Bucket(latestBucket)
 	items.FillPercent = 1         // the odds of a game come in time order: appended
 	newest := map[string][]byte{} // latest key -> SK
-	idx := newExpiryIndexer(tx, odds)
+	if err := indexExpiry(tx, odds); err != nil {
+		return err
+	}
 	for _, o := range odds {
 		if err := items.Put(o.key, o.value); err != nil {
 			return fmt.Errorf("apply odds %q: %w", o.key, err)
-		}
-		if err := idx.put(o.expire, o.key); err != nil {
-			return err
 		}
 		sk := o.key[o.pkLen+1:]
 		lk := string(o.key[:o.pkLen+1]) + string(sk[bytes.LastIndexByte(sk, '#')+1:])
