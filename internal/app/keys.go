@@ -42,12 +42,9 @@ func loadKeyring(cfg Config, log func(msg string, args ...any)) (*auth.Keyring, 
 		return nil, errors.New("no API keys: set ODDSFEED_API_KEYS or ODDSFEED_API_KEYS_FILE (make keys with `oddsfeed keygen`)")
 	}
 	path := filepath.Join(cfg.DataDir, devKeysFile)
-	keys, err := readDevKeys(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		keys, err = writeDevKeys(path)
-		if err == nil {
-			log("no API keys configured: generated development keys", "file", path)
-		}
+	keys, added, err := ensureDevKeys(path, devPrincipals)
+	if added {
+		log("no API keys configured: generated development keys", "file", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("development keys %s: %w", path, err)
@@ -92,25 +89,48 @@ func readDevKeys(path string) ([]devKey, error) {
 	return keys, sc.Err()
 }
 
-func writeDevKeys(path string) ([]devKey, error) {
-	var keys []devKey
+type devPrincipal struct {
+	name string
+	role auth.Role
+}
+
+// devPrincipals hold the development keys: a provider, an analyst, an admin.
+var devPrincipals = []devPrincipal{{"dev-provider", auth.RoleProvider}, {"dev-analyst", auth.RoleAnalyst}, {"dev-admin", auth.RoleAdmin}}
+
+// ensureDevKeys reads the development keys at path and makes a key for each
+// principal of want the file lacks (the file too, when there is none): the
+// keys it had stay. added says whether it made any.
+func ensureDevKeys(path string, want []devPrincipal) (keys []devKey, added bool, err error) {
+	keys, err = readDevKeys(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, err
+	}
+	have := map[string]bool{}
+	for _, k := range keys {
+		have[k.name] = true
+	}
+	for _, p := range want {
+		if !have[p.name] {
+			key, _ := auth.NewKey()
+			keys = append(keys, devKey{p.name, p.role, key})
+			have[p.name], added = true, true
+		}
+	}
+	if !added {
+		return keys, false, nil
+	}
 	var b strings.Builder
 	b.WriteString("# oddsfeed development API keys (generated; for local use only)\n# name role key\n")
-	for _, p := range []struct {
-		name string
-		role auth.Role
-	}{{"dev-provider", auth.RoleProvider}, {"dev-analyst", auth.RoleAnalyst}, {"dev-admin", auth.RoleAdmin}} {
-		key, _ := auth.NewKey()
-		keys = append(keys, devKey{p.name, p.role, key})
-		fmt.Fprintf(&b, "%s %s %s\n", p.name, p.role, key)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s %s %s\n", k.name, k.role, k.key)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return keys, nil
+	return keys, true, nil
 }
 
 // DevKey returns the development key of a role from a data directory, for
@@ -172,10 +192,7 @@ func devKeygen(env Env, dir string, show auth.Role) error {
 		return nil
 	}
 	path := filepath.Join(dir, devKeysFile)
-	keys, err := readDevKeys(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		keys, err = writeDevKeys(path)
-	}
+	keys, _, err := ensureDevKeys(path, devPrincipals)
 	if err != nil {
 		return fmt.Errorf("keygen: development keys %s: %w", path, err)
 	}

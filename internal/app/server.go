@@ -59,6 +59,7 @@ func ListeningURL(r io.Reader) (string, error) {
 func runServe(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "serve", "Run the HTTP server: provider ingest, analyst reads and the live stream.\nStops gracefully on SIGINT/SIGTERM.", true)
 	addr := fs.String("addr", "", "listen address (overrides ODDSFEED_ADDR)")
+	demo := fs.Bool("demo", false, "also run the provider simulator in the server, against it: several providers and sports\n(embedded back end; adds the demo providers' keys to the development keys)")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -69,6 +70,11 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if *addr != "" {
 		cfg.Addr = *addr
 	}
+	if *demo {
+		if err := prepareDemo(cfg); err != nil {
+			return err
+		}
+	}
 	log := newLogger(env.Stderr, cfg.LogLevel)
 	pg := newPrivatePostgres(&cfg, log) // reports on the embedded default: nil unless serve runs its own Postgres
 	srv, err := NewServer(ctx, cfg, log)
@@ -77,7 +83,14 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	pg.start(ctx) // after NewServer: the store's lock keeps a second server off this data directory
 	defer pg.stop(cfg.ShutdownTimeout)
-	return srv.Serve(ctx, func(url string) { fmt.Fprintln(env.Stdout, ListeningPrefix+url) })
+	stopDemo := func() {}
+	defer func() { stopDemo() }() // before the deferred pg.stop
+	return srv.Serve(ctx, func(url string) {
+		fmt.Fprintln(env.Stdout, ListeningPrefix+url)
+		if *demo {
+			stopDemo = startDemo(ctx, cfg, url, log)
+		}
+	})
 }
 
 // Server is a configured oddsfeed server.

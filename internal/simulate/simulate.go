@@ -1,6 +1,9 @@
-// Package simulate is a provider simulator: it creates games and posts odds
-// that move by a random walk, in batches, through the real HTTP API. The
-// `oddsfeed simulate` command, demos and the ingest benchmark use it.
+// Package simulate is a provider simulator posting through the real HTTP
+// API. Live (the `oddsfeed simulate` command and `serve -demo`) runs a
+// realistic world: several providers, each with its own margin and latency,
+// quoting games of several sports that are scheduled, go live and close
+// (see Engine and the price model). Run is the load generator of the
+// benchmarks: one provider quoting N live games in turn, as fast as asked.
 package simulate
 
 import (
@@ -16,6 +19,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/oddsfeed/oddsfeed/internal/feed"
 )
 
 // Options of a simulation.
@@ -31,9 +36,17 @@ type Options struct {
 	Duration    time.Duration // stop after this long (0: until Total or ctx)
 	Total       int           // stop after this many odds (0: until Duration or ctx)
 	GamePrefix  string        // game ids are <prefix><n> (default "sim-")
-	Sport       string        // default "soccer"
+	Sport       string        // Run's sport (default "soccer")
 	Seed        uint64
 	Client      *http.Client
+
+	// Live's world (see Config): the providers, with their keys (Key is
+	// not used), the sports (default all) and how long a game is live.
+	Providers []Provider
+	Sports    []Sport
+	LiveFor   time.Duration
+	// Log, when set, is told of Live's failed requests.
+	Log func(msg string, args ...any)
 }
 
 // Result sums up a simulation.
@@ -44,6 +57,9 @@ type Result struct {
 	Elapsed    time.Duration
 	Latencies  []time.Duration // one per request, sorted
 	LastStatus int
+	// Live only: game writes made, odds posted as corrections and late,
+	// odds dropped because a provider's requests fell behind.
+	GameWrites, Corrections, Late, Dropped int
 }
 
 // Percentile returns the q-th (0..1) request latency.
@@ -84,12 +100,11 @@ func (o *Options) defaults() {
 	}
 }
 
-// game is one simulated game's moving line.
-type game struct {
+// loadGame is one of Run's games: a true line walking, quoted with a margin.
+type loadGame struct {
 	id             string
-	spread         float64
-	awayOdds       int
-	homeOdds       int
+	x              float64
+	perLogit       float64
 	lastObservedAt time.Time
 }
 
@@ -102,40 +117,23 @@ type oddsItem struct {
 	HomeOdds   int       `json:"homeOdds"`
 }
 
+func wireOdds(o feed.Odds) oddsItem {
+	return oddsItem{GameID: o.GameID, ObservedAt: o.ObservedAt, AwaySpread: o.AwaySpread, HomeSpread: o.HomeSpread, AwayOdds: o.AwayOdds, HomeOdds: o.HomeOdds}
+}
+
+// loadMargin is Run's provider's overround.
+const loadMargin = 0.05
+
 // step moves the line one random step and returns the quote, observed at a
 // time strictly after the game's previous quote.
-func (g *game) step(r *rand.Rand, now time.Time) oddsItem {
-	switch r.IntN(3) {
-	case 0:
-		g.spread += 0.5 * float64(r.IntN(3)-1)
-	case 1:
-		g.awayOdds = walkAmerican(g.awayOdds, r.IntN(21)-10)
-		g.homeOdds = walkAmerican(g.homeOdds, r.IntN(21)-10)
-	}
+func (g *loadGame) step(r *rand.Rand, now time.Time) oddsItem {
+	g.x = clampLogOdds(g.x + 0.05*r.NormFloat64() - 0.02*g.x)
+	home, away, spread := price(g.x, loadMargin, g.perLogit)
 	if !now.After(g.lastObservedAt) {
 		now = g.lastObservedAt.Add(time.Microsecond)
 	}
 	g.lastObservedAt = now
-	return oddsItem{GameID: g.id, ObservedAt: now, AwaySpread: g.spread, HomeSpread: -g.spread, AwayOdds: g.awayOdds, HomeOdds: g.homeOdds}
-}
-
-// walkAmerican moves American odds by d, skipping the (-100, +100) gap.
-func walkAmerican(v, d int) int {
-	n := v + d
-	if n > -100 && n < 100 {
-		if d > 0 {
-			n = 100 + (n + 100)
-		} else {
-			n = -100 - (100 - n)
-		}
-	}
-	if n > 2000 {
-		n = 2000
-	}
-	if n < -2000 {
-		n = -2000
-	}
-	return n
+	return oddsItem{GameID: g.id, ObservedAt: now, AwaySpread: 0 - spread, HomeSpread: spread, AwayOdds: away, HomeOdds: home}
 }
 
 // Run creates the games, then posts odds until Duration, Total or ctx ends.
@@ -145,11 +143,19 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, errors.New("simulate: base URL and key are required")
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
-	games := make([]*game, o.Games)
+	perLogit := 1.0
+	if s, err := SportsNamed(o.Sport); err == nil {
+		perLogit = s[0].PerLogit
+	}
+	games := make([]*loadGame, o.Games)
 	for i := range games {
-		g := &game{id: o.GamePrefix + strconv.Itoa(i+1), spread: float64(rng.IntN(15)) - 7, awayOdds: -110, homeOdds: -110}
+		g := &loadGame{id: o.GamePrefix + strconv.Itoa(i+1), x: rng.NormFloat64() * 0.7, perLogit: perLogit}
 		games[i] = g
-		if err := o.putGame(ctx, g.id, i); err != nil {
+		if _, err := o.putGame(ctx, o.Key, feed.Game{
+			ID: g.id, Sport: o.Sport, Summary: fmt.Sprintf("Simulated match %d", i+1), Venue: "Simulation Park",
+			GameDate: time.Now().UTC().Add(time.Duration(i) * time.Hour).Truncate(time.Minute), Status: feed.StatusLive,
+			HomeTeam: fmt.Sprintf("Home %d", i+1), AwayTeam: fmt.Sprintf("Away %d", i+1),
+		}); err != nil {
 			return Result{}, err
 		}
 	}
@@ -170,7 +176,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			defer wg.Done()
 			for body := range bodies {
 				t0 := time.Now()
-				status, n, err := o.postOdds(ctx, body)
+				status, n, err := o.postOdds(ctx, o.Key, body)
 				lat := time.Since(t0)
 				mu.Lock()
 				res.Requests++
@@ -232,43 +238,27 @@ produce:
 	return res, nil
 }
 
-func (o *Options) putGame(ctx context.Context, id string, i int) error {
+// putGame creates or changes g with key and returns the answer's status.
+func (o *Options) putGame(ctx context.Context, key string, g feed.Game) (int, error) {
 	body, _ := json.Marshal(map[string]any{
-		"sport":    o.Sport,
-		"summary":  fmt.Sprintf("Simulated match %d", i+1),
-		"venue":    "Simulation Park",
-		"gameDate": time.Now().UTC().Add(time.Duration(i) * time.Hour).Truncate(time.Minute),
-		"status":   "live",
-		"homeTeam": fmt.Sprintf("Home %d", i+1),
-		"awayTeam": fmt.Sprintf("Away %d", i+1),
+		"sport": g.Sport, "summary": g.Summary, "venue": g.Venue, "gameDate": g.GameDate,
+		"status": g.Status, "homeTeam": g.HomeTeam, "awayTeam": g.AwayTeam,
 	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, o.BaseURL+"/v1/games/"+id, bytes.NewReader(body))
+	resp, err := o.do(ctx, http.MethodPut, "/v1/games/"+g.ID, key, body)
 	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+o.Key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := o.Client.Do(req)
-	if err != nil {
-		return fmt.Errorf("simulate: create game %s: %w", id, err)
+		return 0, fmt.Errorf("simulate: put game %s: %w", g.ID, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-		return fmt.Errorf("simulate: create game %s: %s: %s", id, resp.Status, b)
+		return resp.StatusCode, fmt.Errorf("simulate: put game %s: %s: %s", g.ID, resp.Status, b)
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 // postOdds posts one batch and returns the status and the odds acknowledged.
-func (o *Options) postOdds(ctx context.Context, body []byte) (int, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.BaseURL+"/v1/odds", bytes.NewReader(body))
-	if err != nil {
-		return 0, 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+o.Key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := o.Client.Do(req)
+func (o *Options) postOdds(ctx context.Context, key string, body []byte) (int, int, error) {
+	resp, err := o.do(ctx, http.MethodPost, "/v1/odds", key, body)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -276,11 +266,28 @@ func (o *Options) postOdds(ctx context.Context, body []byte) (int, int, error) {
 	var out struct {
 		Stored     int `json:"stored"`
 		Duplicates int `json:"duplicates"`
+		Corrected  int `json:"corrected"`
 	}
 	if resp.StatusCode/100 == 2 {
 		_ = json.NewDecoder(resp.Body).Decode(&out)
 	} else {
 		_, _ = io.Copy(io.Discard, resp.Body)
 	}
-	return resp.StatusCode, out.Stored + out.Duplicates, nil
+	return resp.StatusCode, out.Stored + out.Duplicates + out.Corrected, nil
+}
+
+func (o *Options) do(ctx context.Context, method, path, key string, body []byte) (*http.Response, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, o.BaseURL+path, r)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return o.Client.Do(req)
 }

@@ -1,0 +1,57 @@
+// The README's board, game and reports screenshots, taken from a demo
+// server (`serve -demo` with reports), driven by internal/app's
+// TestDemoScreenshots (ODDSFEED_DEMO_SCREENSHOTS=1). Debian's chromium
+// through playwright-core.
+//
+// Environment: ODDSFEED_URL, E2E_KEY (an analyst's API key), E2E_GAME (a
+// live game every provider quotes), E2E_SCREENSHOTS (the directory),
+// CHROMIUM (the browser).
+
+import { chromium } from 'playwright-core';
+import path from 'node:path';
+
+const env = (k, def) => {
+  const v = process.env[k] ?? def;
+  if (v === undefined) throw new Error(`${k} is not set`);
+  return v;
+};
+const base = env('ODDSFEED_URL');
+const shots = env('E2E_SCREENSHOTS');
+const gameId = env('E2E_GAME');
+
+const browser = await chromium.launch({
+  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
+});
+let failed = false;
+try {
+  const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  page.setDefaultTimeout(30_000);
+  const shot = (name, fullPage = false) => page.screenshot({ path: path.join(shots, name), fullPage });
+
+  await page.goto(base + '/signin');
+  await page.fill('#signin-apikey input[name=apikey]', env('E2E_KEY'));
+  await page.click('#signin-apikey button');
+  await page.waitForURL(base + '/');
+  await page.waitForSelector('#board tr[data-provider]');
+  await page.waitForSelector('#conn[data-state=live]');
+  await page.waitForFunction(() => document.querySelectorAll('#board td.up, #board td.down').length >= 3); // moves flash
+  await shot('board.png');
+
+  await page.goto(`${base}/games/${gameId}`);
+  await page.waitForSelector('#movement-chart .uplot canvas');
+  await page.waitForSelector('#probability table.prob tbody tr');
+  await page.waitForFunction(() => document.querySelectorAll('#ticks tbody tr').length > 10);
+  await shot('game.png');
+
+  await page.goto(base + '/reports');
+  await page.waitForSelector('#movers-table tbody tr');
+  await page.waitForSelector('#providers-table tbody tr');
+  await shot('reports.png', true);
+} catch (e) {
+  failed = true;
+  console.error(e.stack || String(e));
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
