@@ -188,12 +188,14 @@ func (s *Store) expirer(every time.Duration) {
 
 // ExpireOdds deletes every odds item whose EXPIRE is before the store's
 // clock (in epoch seconds), in transactions of at most Options.ExpireBatch
-// items, and returns how many it deleted. It applies the pending odds
-// first (one commit), so that they are indexed. The background expiry
-// calls it; so may tests and tools.
+// items, and returns how many it deleted. With a TTL, it applies the
+// pending odds first (one commit), so that they are indexed (without, they
+// have no EXPIRE). The background expiry calls it; so may tests and tools.
 func (s *Store) ExpireOdds(ctx context.Context) (int, error) {
-	if err := s.flush(ctx); err != nil {
-		return 0, fmt.Errorf("expire odds: apply pending odds: %w", err)
+	if s.opts.OddsTTL > 0 {
+		if err := s.flush(ctx); err != nil {
+			return 0, fmt.Errorf("expire odds: apply pending odds: %w", err)
+		}
 	}
 	total := 0
 	for {
