@@ -164,3 +164,16 @@ func (s *Store) TrimLog(keepAfter uint64) (int, error) {
 		}
 	}
 }
+
+// appendLog appends an encoded entry to the change log and returns its
+// sequence.
+func appendLog(log *bolt.Bucket, entry []byte) (uint64, error) {
+	seq, err := log.NextSequence()
+	if err != nil {
+		return 0, fmt.Errorf("next log sequence: %w", err)
+	}
+	if err := log.Put(binary.BigEndian.AppendUint64(nil, seq), entry); err != nil {
+		return 0, fmt.Errorf("log: %w", err)
+	}
+	return seq, nil
+}

@@ -293,15 +293,12 @@ func (s *Store) expireBatch() (deleted int, more bool, err error) {
 			pk, sk, _ := bytes.Cut(ik, []byte{0})
 			entry := appendEntryHead(nil, kindRemove, at, pk, sk, old[i])
 			entry[2] |= flagExpired
-			seq, err := log.NextSequence()
+			seq, err := appendLog(tx.Bucket(logBucket), entry)
 			if err != nil {
-				return fmt.Errorf("next log sequence: %w", err)
+				return err
 			}
 			if len(entries) == 0 {
 				first = seq
-			}
-			if err := log.Put(binary.BigEndian.AppendUint64(nil, seq), entry); err != nil {
-				return fmt.Errorf("log: %w", err)
 			}
 			entries = append(entries, entry)
 		}

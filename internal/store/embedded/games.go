@@ -3,7 +3,6 @@ package embedded
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -46,16 +45,12 @@ func (s *Store) PutGames(_ context.Context, writes []store.GameWrite, as store.A
 			if entry == nil {
 				continue
 			}
-			log := tx.Bucket(logBucket)
-			seq, err := log.NextSequence()
+			seq, err := appendLog(tx.Bucket(logBucket), entry)
 			if err != nil {
-				return fmt.Errorf("next log sequence: %w", err)
+				return err
 			}
 			if len(entries) == 0 {
 				first = seq
-			}
-			if err := log.Put(binary.BigEndian.AppendUint64(nil, seq), entry); err != nil {
-				return fmt.Errorf("log: %w", err)
 			}
 			entries = append(entries, entry)
 		}
