@@ -175,7 +175,8 @@ func New(s Snapshotter, o Options) *Hub {
 func (h *Hub) Epoch() string { return h.epoch }
 
 // Publish fans one admitted change out to the interested clients. It never
-// blocks on a client. REMOVEs (TTL expiries included) are ignored.
+// blocks on a client. A REMOVE (a TTL expiry included) reaches no client;
+// it only drops a removed odds from the game's current prices.
 //
 // Every odds change is pushed, whatever order the stream delivers it in:
 // one older than the newest the hub has for its game and provider is
@@ -183,7 +184,10 @@ func (h *Hub) Epoch() string { return h.epoch }
 // first is marked a correction. Duplicates are the tailer's Guard's to drop
 // (the changes reaching Publish are admitted ones).
 func (h *Hub) Publish(c feed.Change) {
-	if c.Kind != feed.ChangeInsert && c.Kind != feed.ChangeModify {
+	if c.Kind == feed.ChangeRemove {
+		if c.OldOdds != nil {
+			h.forgetOdds(*c.OldOdds)
+		}
 		return
 	}
 	switch {
@@ -223,6 +227,25 @@ func (h *Hub) publishOdds(o feed.Odds) {
 	}
 	h.fanoutLocked(gs, o.GameID, m, ref)
 	h.maybeSweepLocked(now)
+}
+
+// forgetOdds drops o from its game's current prices when it is its
+// provider's current one (it expired or was removed): snapshots no longer
+// carry it, and the next game:<id> subscription reads the game's current
+// prices from the store again (the provider's next newest, if any). Clients
+// are not sent anything: a removal is not an odds.
+func (h *Hub) forgetOdds(o feed.Odds) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	gs := h.games[o.GameID]
+	if gs == nil {
+		return
+	}
+	if cur, ok := gs.latest[o.Provider]; ok && keyOf(&cur) == keyOf(&o) {
+		delete(gs.latest, o.Provider)
+		delete(gs.unpublished, o.Provider)
+		gs.seeded = false
+	}
 }
 
 func (h *Hub) publishGame(g feed.Game) {

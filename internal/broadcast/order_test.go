@@ -306,3 +306,28 @@ func jsonType(b []byte) string {
 	_ = json.Unmarshal(b, &v)
 	return v.Type
 }
+
+// TestExpiredOddsLeaveSnapshots: a REMOVE (a TTL expiry) of a provider's
+// current odds reaches no client, and later snapshots no longer carry it.
+func TestExpiredOddsLeaveSnapshots(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.putGame(game("g1", "soccer", feed.StatusLive))
+	e.putOdds(odds("g1", "p", 1), odds("g1", "q", 2))
+	e.publish()
+	c := dial(t, e.url, nil)
+	subscribe(t, c, "all")
+	if snap := read(t, c).snapshot(t); len(snap) != 2 {
+		t.Fatalf("snapshot %+v, want p's and q's odds", snap)
+	}
+	gone := odds("g1", "p", 1)
+	gone.Version = 1
+	e.hub.Publish(feed.Change{Kind: feed.ChangeRemove, Key: gone.Key(), ItemType: feed.TypeOdds, Version: 1,
+		OldOdds: &gone, Expired: true})
+	syncPoint(t, c) // nothing was sent for the expiry
+
+	c2 := dial(t, e.url, nil)
+	subscribe(t, c2, "sport:soccer")
+	if snap := read(t, c2).snapshot(t); len(snap) != 1 || snap[0].Provider != "q" {
+		t.Fatalf("snapshot after p's odds expired: %+v, want q's only", snap)
+	}
+}
