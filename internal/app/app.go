@@ -38,6 +38,7 @@ func commands() []command {
 		{"healthcheck", "probe a running server's /readyz or /healthz (for container health checks)", runHealthcheck},
 		{"passwd", "hash a dashboard user's password (read on stdin)", runPasswd},
 		{"keygen", "make an API key for a principal and role, and the line to configure it", runKeygen},
+		{"compact", "give the embedded store's freed pages back to the disk (offline)", runCompact},
 	}
 }
 
