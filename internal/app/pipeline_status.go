@@ -47,9 +47,9 @@ type SourceStatus struct {
 	Position     string     `json:"position"`
 	MillisBehind int64      `json:"millisBehind"`
 	UpdatedAt    *time.Time `json:"updatedAt"`
-	// Changes applied from this source, when known: the reporting
-	// checkpoints count them (over every replica); a consumer reading one
-	// source applied all its changes from it. Null otherwise.
+	// Changes applied from this source: the reporting checkpoints count
+	// them over every replica; otherwise this process's count since it
+	// started.
 	Changes *int64 `json:"changes"`
 	// Checkpoint: the figures are the reporting database's checkpoint
 	// (possibly moved by another replica), not this process's.
@@ -129,10 +129,8 @@ func consumerStatus(c cdc.ConsumerStats, checkpoints []reporting.SourceState) Co
 			u := src.Updated.UTC()
 			ss.UpdatedAt = &u
 		}
-		if len(c.Sources) == 1 && len(checkpoints) == 0 {
-			n := c.Changes
-			ss.Changes = &n
-		}
+		n := src.Changes
+		ss.Changes = &n
 		out.Sources = append(out.Sources, ss)
 	}
 	slices.SortFunc(out.Sources, func(a, b SourceStatus) int { return cmp.Compare(a.Source, b.Source) })

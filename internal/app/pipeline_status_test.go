@@ -10,14 +10,13 @@ import (
 
 // TestConsumerStatusSources: a consumer's shards are the reporting
 // checkpoints where there are (every replica's, with their change counts),
-// else this process's tailer figures; a lone source is credited with the
-// consumer's changes, several are not (the tailer does not count per
-// source), and a source not read yet has no update time.
+// else this process's tailer figures with the tailer's per-source change
+// counts, and a source not read yet has no update time.
 func TestConsumerStatusSources(t *testing.T) {
 	now := time.Now().UTC()
 	tailer := cdc.ConsumerStats{Name: "reporting", Changes: 7, Failures: 2, LastError: "boom", Sources: map[string]cdc.SourceStats{
-		"shard-2": {Position: "20", MillisBehindLatest: 5, Updated: now},
-		"shard-3": {},
+		"shard-2": {Position: "20", MillisBehindLatest: 5, Changes: 4, Updated: now},
+		"shard-3": {Changes: 3},
 	}}
 	cps := []reporting.SourceState{
 		{Consumer: "reporting", Source: "shard-2", Position: "25", MillisBehind: 9, AppliedChanges: 40, UpdatedAt: now},
@@ -39,7 +38,7 @@ func TestConsumerStatusSources(t *testing.T) {
 	}{
 		{"shard-1", "11", 3, 30, true, true},
 		{"shard-2", "25", 9, 40, true, true}, // the checkpoint wins
-		{"shard-3", "", 0, -1, false, false},
+		{"shard-3", "", 0, 3, false, false},
 	} {
 		s := got.Sources[i]
 		changes := int64(-1)
@@ -52,14 +51,11 @@ func TestConsumerStatusSources(t *testing.T) {
 		}
 	}
 
-	lone := consumerStatus(cdc.ConsumerStats{Name: "broadcast", Changes: 12, Sources: map[string]cdc.SourceStats{"log": {Position: "12", Updated: now}}}, nil)
-	if len(lone.Sources) != 1 || lone.Sources[0].Changes == nil || *lone.Sources[0].Changes != 12 {
-		t.Errorf("a lone source %+v, want the consumer's 12 changes", lone.Sources)
-	}
-	two := consumerStatus(cdc.ConsumerStats{Name: "broadcast", Changes: 12, Sources: map[string]cdc.SourceStats{"a": {}, "b": {}}}, nil)
-	for _, s := range two.Sources {
-		if s.Changes != nil {
-			t.Errorf("source %s of two credited with %d changes", s.Source, *s.Changes)
+	two := consumerStatus(cdc.ConsumerStats{Name: "broadcast", Changes: 12, Sources: map[string]cdc.SourceStats{
+		"a": {Changes: 5}, "b": {Changes: 7}}}, nil)
+	for i, want := range []int64{5, 7} {
+		if s := two.Sources[i]; s.Changes == nil || *s.Changes != want {
+			t.Errorf("source %s: changes %v, want %d", s.Source, s.Changes, want)
 		}
 	}
 }

@@ -108,6 +108,8 @@ type SourceStats struct {
 	// Position is the last position applied ("" before the first batch).
 	Position           string
 	MillisBehindLatest int64
+	// Changes applied from this source.
+	Changes int64
 	// Updated is when the source last delivered a batch to this consumer.
 	Updated time.Time
 }
@@ -258,6 +260,7 @@ func (tc *tailed) applied(b Batch, filtered int64) {
 		src.Position = b.Position
 	}
 	src.MillisBehindLatest = b.MillisBehindLatest
+	src.Changes += int64(len(b.Changes))
 	src.Updated = time.Now()
 	s.Sources[b.Source] = src
 }

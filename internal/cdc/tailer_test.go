@@ -91,7 +91,7 @@ func TestTailerIsolatesFailingConsumer(t *testing.T) {
 	stats := tl.Stats()
 	for i, name := range []string{"broadcast", "reporting", "flaky-start"} {
 		st := stats[i]
-		if st.Name != name || st.Changes != 30 || st.Failing || st.Sources[LogSourceName].Position != "30" {
+		if st.Name != name || st.Changes != 30 || st.Failing || st.Sources[LogSourceName].Position != "30" || st.Sources[LogSourceName].Changes != 30 {
 			t.Errorf("stats of %s = %+v", name, st)
 		}
 	}
@@ -164,7 +164,8 @@ func TestTailerDeliversBatchWithBadRecords(t *testing.T) {
 		t.Fatalf("consumer got %d bad records, want 2", len(got.bad))
 	}
 	st := tl.Stats()[0]
-	if st.Changes != 3 || st.Filtered != 1 || st.Bad != 2 || st.Sources[shard].Position != "49590006" || st.Sources[shard].MillisBehindLatest != 1500 {
+	if st.Changes != 3 || st.Filtered != 1 || st.Bad != 2 || st.Sources[shard].Position != "49590006" || st.Sources[shard].MillisBehindLatest != 1500 ||
+		st.Sources[shard].Changes != 3 {
 		t.Fatalf("stats = %+v", st)
 	}
 }
