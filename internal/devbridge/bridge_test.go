@@ -160,51 +160,64 @@ func TestDuplicatesAndReorder(t *testing.T) {
 	}
 }
 
-// TestReshardMidStream: resharding 1 -> 2 while changes flow loses and
-// repeats nothing.
+// TestReshardMidStream: resharding while changes flow loses and repeats
+// nothing, partitioned by game (1 -> 2) or by item (2 -> 4): every change
+// once, from the parents and the children.
 func TestReshardMidStream(t *testing.T) {
-	f := newFixture(t, 1, Options{}, dynamo.Options{})
-	f.run(t)
-	c := f.consume(t)
-	ctx := t.Context()
-	var all []feed.Odds
-	put := func(g string) {
-		o := oddsOf(g, "p", 5)
-		if _, err := f.store.PutOdds(ctx, o); err != nil {
-			t.Fatalf("put odds: %v", err)
-		}
-		all = append(all, o...)
-	}
-	for g := range 4 {
-		put(fmt.Sprintf("before%d", g))
-	}
-	c.wait(t, len(all))
-	done := make(chan error, 1)
-	go func() { done <- f.bridge.Reshard(ctx, 2) }()
-	for g := range 4 {
-		put(fmt.Sprintf("during%d", g))
-	}
-	if err := <-done; err != nil {
-		t.Fatalf("reshard: %v", err)
-	}
-	for g := range 12 {
-		put(fmt.Sprintf("after%d", g))
-	}
-	got := c.wait(t, len(all))
-	if len(got) != len(all) {
-		t.Fatalf("got %d changes, want %d", len(got), len(all))
-	}
-	seen := map[feed.Key]bool{}
-	sources := map[string]bool{}
-	for _, ch := range got {
-		if seen[ch.Key] {
-			t.Errorf("change %v delivered twice", ch.Key)
-		}
-		seen[ch.Key] = true
-		sources[ch.Source] = true
-	}
-	if len(sources) != 3 {
-		t.Errorf("changes came from shards %v, want the parent and two children", sources)
+	for _, tc := range []struct {
+		name          string
+		from, to      int32
+		o             Options
+		waitBefore    bool // let the first changes through before resharding
+		after, shards int
+	}{
+		{"by game", 1, 2, Options{}, true, 12, 3},
+		{"by item", 2, 4, Options{PartitionBy: PartitionByItem}, false, 8, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.from, tc.o, dynamo.Options{})
+			f.run(t)
+			c := f.consume(t)
+			ctx := t.Context()
+			var all []feed.Odds
+			put := func(g string) {
+				o := oddsOf(g, "p", 5)
+				if _, err := f.store.PutOdds(ctx, o); err != nil {
+					t.Fatalf("put odds: %v", err)
+				}
+				all = append(all, o...)
+			}
+			for g := range 4 {
+				put(fmt.Sprintf("before%d", g))
+			}
+			if tc.waitBefore {
+				c.wait(t, len(all))
+			}
+			done := make(chan error, 1)
+			go func() { done <- f.bridge.Reshard(ctx, tc.to) }()
+			for g := range 4 {
+				put(fmt.Sprintf("during%d", g))
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("reshard: %v", err)
+			}
+			for g := range tc.after {
+				put(fmt.Sprintf("after%d", g))
+			}
+			got := c.wait(t, len(all))
+			seen := map[feed.Key]bool{}
+			sources := map[string]bool{}
+			for _, ch := range got {
+				if seen[ch.Key] {
+					t.Errorf("change %v delivered twice", ch.Key)
+				}
+				seen[ch.Key] = true
+				sources[ch.Source] = true
+			}
+			if len(got) != len(all) || len(sources) != tc.shards {
+				t.Fatalf("got %d changes from shards %v, want %d from %d parents and %d children", len(got), sources, len(all), tc.from, tc.to)
+			}
+		})
 	}
 }
 
