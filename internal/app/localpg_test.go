@@ -32,7 +32,7 @@ func init() {
 }
 
 // privatePGDir returns a fresh data directory for a server that runs its
-// private Postgres (skipping the test on a machine without PostgreSQL's
+// private Postgres (failing the test on a machine without PostgreSQL's
 // binaries): under a directory the postgres OS user can reach when the test
 // runs as root (t.TempDir's parent is closed to it). At the end any server
 // left running there (by a SIGKILLed child) is stopped and the directory
@@ -40,7 +40,7 @@ func init() {
 func privatePGDir(t *testing.T) (dataDir, dsn string) {
 	t.Helper()
 	if _, err := localpg.BinDir(""); errors.Is(err, localpg.ErrNoBinaries) {
-		t.Skip(err)
+		t.Fatalf("%v: install PostgreSQL's server binaries (apt-get install postgresql; .ci/run does)", err)
 	}
 	parent, err := os.MkdirTemp("", "oddsfeed-pg")
 	if err != nil {

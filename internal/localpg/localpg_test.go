@@ -35,7 +35,7 @@ func newServer(t *testing.T, dir string) *localpg.Server {
 	t.Helper()
 	s, err := localpg.New(localpg.Options{Dir: filepath.Join(dir, "postgres"), Database: "app", User: "app"})
 	if errors.Is(err, localpg.ErrNoBinaries) {
-		t.Skip(err) // `make test` machines have them (.ci/run installs postgresql)
+		t.Fatalf("%v: install PostgreSQL's server binaries (apt-get install postgresql; .ci/run does)", err)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +140,7 @@ func TestRootNeedsAReachableDirectory(t *testing.T) {
 		t.Skip("only as root")
 	}
 	if _, err := localpg.BinDir(""); err != nil {
-		t.Skip(err)
+		t.Fatalf("%v: install PostgreSQL's server binaries (apt-get install postgresql; .ci/run does)", err)
 	}
 	parent := t.TempDir()
 	if err := os.Chmod(filepath.Dir(parent), 0o700); err != nil {
