@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,21 +14,9 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/app"
 	"github.com/oddsfeed/oddsfeed/internal/broadcast"
 	"github.com/oddsfeed/oddsfeed/internal/feed"
+	"github.com/oddsfeed/oddsfeed/internal/harness"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
 )
-
-// smallSendBuffers gives accepted connections a small send buffer, so a
-// client that stops reading backs up into the hub's queue after a few KiB
-// (see internal/broadcast/slow_test.go).
-type smallSendBuffers struct{ net.Listener }
-
-func (l smallSendBuffers) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetWriteBuffer(4 << 10)
-	}
-	return c, err
-}
 
 // TestMetricsHubConflationAndSlowClose: a stream client that stops reading
 // is conflated, then closed for being too slow; /metrics, wired to the hub
@@ -46,7 +33,7 @@ func TestMetricsHubConflationAndSlowClose(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	hub := broadcast.New(st, broadcast.Options{QueueBytes: 4 << 10, HardQueueBytes: 16 << 10, WriteTimeout: 20 * time.Second})
 	srv := httptest.NewUnstartedServer(hub)
-	srv.Listener = smallSendBuffers{srv.Listener}
+	srv.Listener = harness.SmallSendBuffers(srv.Listener)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
@@ -61,15 +48,7 @@ func TestMetricsHubConflationAndSlowClose(t *testing.T) {
 		return rec.Body.String()
 	}
 
-	dialer := &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.SetReadBuffer(4 << 10)
-			}
-			return c, err
-		},
-	}}}
+	dialer := &websocket.DialOptions{HTTPClient: harness.SmallReceiveBuffers()}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	slow, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), dialer)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -14,33 +12,13 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/oddsfeed/oddsfeed/internal/feed"
+	"github.com/oddsfeed/oddsfeed/internal/harness"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
 )
 
-// smallBufListener gives accepted connections a small send buffer, so a
-// client that stops reading backs up into the hub's queue after a few KiB
-// instead of after the megabytes loopback TCP would otherwise buffer.
-type smallBufListener struct{ net.Listener }
-
-func (l smallBufListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetWriteBuffer(4 << 10)
-	}
-	return c, err
-}
-
-// smallBufDialer dials with a small receive buffer (see smallBufListener).
+// smallBufDialer dials with a small receive buffer (harness.SmallReceiveBuffers).
 func smallBufDialer() *websocket.DialOptions {
-	return &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.SetReadBuffer(4 << 10)
-			}
-			return c, err
-		},
-	}}}
+	return &websocket.DialOptions{HTTPClient: harness.SmallReceiveBuffers()}
 }
 
 // startSmallBufHub serves a hub with o on a listener with small send
@@ -54,7 +32,7 @@ func startSmallBufHub(t *testing.T, o Options) (*Hub, string) {
 	t.Cleanup(func() { _ = st.Close() })
 	hub := New(st, o)
 	srv := httptest.NewUnstartedServer(hub)
-	srv.Listener = smallBufListener{srv.Listener}
+	srv.Listener = harness.SmallSendBuffers(srv.Listener)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
