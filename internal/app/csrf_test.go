@@ -27,18 +27,7 @@ import (
 // Origin, see the dashboard's TestAccess).
 func TestEveryWriteNeedsCSRF(t *testing.T) {
 	k := newKeys()
-	cfg, err := app.LoadConfig(func(key string) string {
-		return map[string]string{"ODDSFEED_ADDR": "127.0.0.1:0", "ODDSFEED_DATA_DIR": t.TempDir(),
-			"ODDSFEED_API_KEYS": k.spec, "ODDSFEED_DATABASE_URL": reportingDB(t), "ODDSFEED_LOG_LEVEL": "warn"}[key]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := app.NewServer(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := serveServer(t, srv)
+	srv, base := startServer(t, map[string]string{"ODDSFEED_API_KEYS": k.spec, "ODDSFEED_DATABASE_URL": reportingDB(t)})
 	cookie, csrf := adminSession(t, base, k.admin)
 
 	send := func(method, path, token string) (int, string) {
@@ -68,7 +57,7 @@ func TestEveryWriteNeedsCSRF(t *testing.T) {
 	}
 
 	walked := map[string]bool{}
-	err = chi.Walk(srv.Handler().(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+	err := chi.Walk(srv.Handler().(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		switch {
 		case method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions:
 			return nil
@@ -104,6 +93,23 @@ func TestEveryWriteNeedsCSRF(t *testing.T) {
 // noRedirect is a client that returns redirects instead of following them.
 var noRedirect = &http.Client{Timeout: 30 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// startServer builds the real server from vars (plus a loopback address,
+// a fresh data directory and warn logs) and serves it until the test ends.
+func startServer(t *testing.T, vars map[string]string) (*app.Server, string) {
+	t.Helper()
+	all := map[string]string{"ODDSFEED_ADDR": "127.0.0.1:0", "ODDSFEED_DATA_DIR": t.TempDir(), "ODDSFEED_LOG_LEVEL": "warn"}
+	maps.Copy(all, vars)
+	cfg, err := app.LoadConfig(func(key string) string { return all[key] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := app.NewServer(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, serveServer(t, srv)
+}
 
 // serveServer serves srv on its configured address until the test ends and
 // returns its base URL.

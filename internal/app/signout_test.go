@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/oddsfeed/oddsfeed/internal/app"
 )
 
 // TestSignOutClosesStreams: a browser's stream, opened with a token minted
@@ -21,18 +18,7 @@ import (
 // session signs out.
 func TestSignOutClosesStreams(t *testing.T) {
 	k := newKeys()
-	cfg, err := app.LoadConfig(func(key string) string {
-		return map[string]string{"ODDSFEED_ADDR": "127.0.0.1:0", "ODDSFEED_DATA_DIR": t.TempDir(),
-			"ODDSFEED_API_KEYS": k.spec, "ODDSFEED_LOG_LEVEL": "warn"}[key]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := app.NewServer(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := serveServer(t, srv)
+	_, base := startServer(t, map[string]string{"ODDSFEED_API_KEYS": k.spec})
 	cookie, csrf := adminSession(t, base, k.admin)
 	post := func(path string) *http.Response {
 		t.Helper()
@@ -48,7 +34,7 @@ func TestSignOutClosesStreams(t *testing.T) {
 	}
 	res := post("/v1/stream/token")
 	var tok struct{ Token string }
-	err = json.NewDecoder(res.Body).Decode(&tok)
+	err := json.NewDecoder(res.Body).Decode(&tok)
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK || err != nil {
 		t.Fatalf("stream token: %d %v", res.StatusCode, err)
