@@ -183,3 +183,33 @@ func churn(ctx context.Context, s *stack, sd *seeded, skip string) {
 		}
 	}
 }
+
+// runE2E runs the browser script web/e2e/<script> with Chromium and env
+// (NAME=value) added to the environment, logs each line it prints with the
+// time since it started, and fails the test with its stderr when it fails
+// or takes longer than timeout.
+func runE2E(t *testing.T, webDir, script string, timeout time.Duration, env ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", filepath.Join("e2e", script))
+	cmd.Dir = webDir
+	cmd.Env = append(append(os.Environ(), env...), "CHROMIUM="+chromiumPath())
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		t.Logf("%6.1fs %s", time.Since(start).Seconds(), sc.Text())
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("browser test %s failed (%v):\n%s", script, err, stderr.String())
+	}
+}

@@ -1,10 +1,7 @@
 package dashboard_test
 
 import (
-	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,24 +56,10 @@ func TestBrowserLateOdds(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join("e2e", "late.mjs"))
-	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(),
+	runE2E(t, webDir, "late.mjs", 3*time.Minute,
 		"ODDSFEED_URL="+s.URL, "E2E_USER="+analystUser, "E2E_PASSWORD="+password,
 		"E2E_UNIT_GAME="+unit, "E2E_GAME="+game, "E2E_T0="+t0.Format(time.RFC3339Nano),
-		"E2E_PROVIDERS="+strings.Join(providers[:2], ","), "E2E_PROVIDER_KEYS="+string(keyJSON),
-		"CHROMIUM="+chromiumPath())
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		t.Log(line)
-	}
-	if err != nil {
-		t.Fatalf("browser test failed (%v):\n%s", err, stderr.String())
-	}
+		"E2E_PROVIDERS="+strings.Join(providers[:2], ","), "E2E_PROVIDER_KEYS="+string(keyJSON))
 }
 
 // waitMovement waits until the reporting database's line movement of a game

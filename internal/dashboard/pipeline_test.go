@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,23 +58,12 @@ func TestBrowserPipeline(t *testing.T) {
 			if postgres && os.Getenv("ODDSFEED_SCREENSHOTS") == "1" {
 				shot = filepath.Join(root, "docs", "pipeline.png")
 			}
-			cmd := exec.CommandContext(ctx, "node", filepath.Join("e2e", "pipeline.mjs"))
-			cmd.Dir = webDir
 			pg := "0"
 			if postgres {
 				pg = "1"
 			}
-			cmd.Env = append(os.Environ(), "ODDSFEED_URL="+s.URL, "E2E_USER="+analystUser, "E2E_PASSWORD="+password,
-				"E2E_ADMIN_KEY="+s.adminKey, "E2E_POSTGRES="+pg, "E2E_SCREENSHOT="+shot, "CHROMIUM="+chromiumPath())
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-				t.Log(line)
-			}
-			if err != nil {
-				t.Fatalf("browser test failed (%v):\n%s", err, stderr.String())
-			}
+			runE2E(t, webDir, "pipeline.mjs", 3*time.Minute, "ODDSFEED_URL="+s.URL, "E2E_USER="+analystUser, "E2E_PASSWORD="+password,
+				"E2E_ADMIN_KEY="+s.adminKey, "E2E_POSTGRES="+pg, "E2E_SCREENSHOT="+shot)
 		})
 	}
 }

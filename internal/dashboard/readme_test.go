@@ -75,29 +75,8 @@ func TestReadme(t *testing.T) {
 	for _, p := range simulate.DefaultProviders {
 		names = append(names, p.Name)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join("e2e", "readme.mjs"))
-	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "ODDSFEED_URL="+srv.url, "E2E_KEY="+analystKey,
-		"E2E_PROVIDERS="+strings.Join(names, ","), "CHROMIUM="+chromiumPath())
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	browserStart := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start node: %v", err)
-	}
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		t.Logf("%6.1fs %s", time.Since(browserStart).Seconds(), sc.Text())
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("browser test failed (%v):\n%s", err, stderr.String())
-	}
+	runE2E(t, webDir, "readme.mjs", 2*time.Minute, "ODDSFEED_URL="+srv.url, "E2E_KEY="+analystKey,
+		"E2E_PROVIDERS="+strings.Join(names, ","))
 
 	// SIGTERM: a graceful shutdown that stops the private Postgres too.
 	stopped := time.Now()
