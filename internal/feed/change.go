@@ -17,7 +17,8 @@ const (
 type Change struct {
 	Kind ChangeKind `json:"kind"`
 	Key  Key        `json:"key"`
-	// ItemType is TypeGame or TypeOdds (from the image), or "" when unknown.
+	// ItemType is TypeGame, TypeOdds, TypeMarket, TypeProvider or
+	// TypeLease (from the image), or "" when unknown.
 	ItemType string `json:"itemType"`
 	// Version of the item after the change (of the old image for a REMOVE).
 	Version int64 `json:"version"`
@@ -26,6 +27,12 @@ type Change struct {
 	OldGame *Game `json:"oldGame,omitempty"`
 	NewOdds *Odds `json:"newOdds,omitempty"`
 	OldOdds *Odds `json:"oldOdds,omitempty"`
+	// Market status and provider liveness images (TypeMarket,
+	// TypeProvider). A TypeLease change has no images: consumers skip it.
+	NewMarket   *MarketStatus   `json:"newMarket,omitempty"`
+	OldMarket   *MarketStatus   `json:"oldMarket,omitempty"`
+	NewProvider *ProviderStatus `json:"newProvider,omitempty"`
+	OldProvider *ProviderStatus `json:"oldProvider,omitempty"`
 	// Expired is true for a REMOVE done by the TTL service, not by a user:
 	// it is not a deletion of business data.
 	Expired bool `json:"expired,omitempty"`

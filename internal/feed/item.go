@@ -61,12 +61,39 @@ const (
 	// hashes (Odds.ContentHash) of its earlier versions, oldest first,
 	// separated by spaces.
 	AttrPrior = "PRIOR"
+	// A quote of another market than the full-game spread has these; a
+	// full-game spread has none of them.
+	AttrMarket    = "MARKET"
+	AttrPeriod    = "PERIOD"
+	AttrLine      = "LINE"
+	AttrDrawOdds  = "DRAWODDS"
+	AttrOverOdds  = "OVERODDS"
+	AttrUnderOdds = "UNDERODDS"
+	// Market status, provider liveness and lease items (statusitem.go).
+	AttrReason       = "REASON"
+	AttrNote         = "NOTE"
+	AttrResults      = "RESULTS"
+	AttrPrev         = "PREV"
+	AttrBy           = "BY"
+	AttrByTrader     = "BY_TRADER"
+	AttrAt           = "AT"
+	AttrLastHeard    = "LAST_HEARD"
+	AttrDownAt       = "DOWN_AT"
+	AttrDecidedBy    = "DECIDED_BY"
+	AttrName         = "NAME"
+	AttrHolder       = "HOLDER"
+	AttrLeaseExpires = "LEASE_EXPIRES"
 )
 
 // Item types, in the TYPE attribute.
 const (
-	TypeGame = "GAME"
-	TypeOdds = "ODDS"
+	TypeGame     = "GAME"
+	TypeOdds     = "ODDS"
+	TypeMarket   = "MARKET"
+	TypeProvider = "PROVIDER"
+	// TypeLease items coordinate replicas; no consumer of the change
+	// stream reads them.
+	TypeLease = "LEASE"
 )
 
 // GameItem maps a game to its stored item, with the sparse index keys that
@@ -110,10 +137,10 @@ func putOpt(it Item, name, v string) {
 func OddsItem(o Odds, expire time.Time) Item {
 	it := Item{
 		AttrPK:         S(GamePK(o.GameID)),
-		AttrSK:         S(OddsSK(o.ObservedAt, o.Provider)),
+		AttrSK:         S(o.Key().SK),
 		AttrType:       S(TypeOdds),
 		AttrVersion:    N(strconv.FormatInt(o.Version, 10)),
-		AttrLSI1SK:     S(ProviderSK(o.Provider, o.ObservedAt)),
+		AttrLSI1SK:     S(o.LSI1SK()),
 		AttrGameID:     S(o.GameID),
 		AttrProvider:   S(o.Provider),
 		AttrObservedAt: S(KeyTime(o.ObservedAt)),
@@ -127,7 +154,21 @@ func OddsItem(o Odds, expire time.Time) Item {
 	if !expire.IsZero() {
 		it[AttrExpire] = N(strconv.FormatInt(expire.Unix(), 10))
 	}
+	if !o.IsFullGameSpread() {
+		it[AttrMarket] = S(string(o.Market.Or()))
+		it[AttrPeriod] = S(string(o.Period.Or()))
+	}
+	putOptNum(it, AttrLine, strconv.FormatFloat(o.Line, 'f', -1, 64), o.Line != 0)
+	putOptNum(it, AttrDrawOdds, strconv.Itoa(o.DrawOdds), o.DrawOdds != 0)
+	putOptNum(it, AttrOverOdds, strconv.Itoa(o.OverOdds), o.OverOdds != 0)
+	putOptNum(it, AttrUnderOdds, strconv.Itoa(o.UnderOdds), o.UnderOdds != 0)
 	return it
+}
+
+func putOptNum(it Item, name, v string, present bool) {
+	if present {
+		it[name] = N(v)
+	}
 }
 
 // OddsItemVersion maps a version of odds to its stored item: OddsItem with
@@ -197,7 +238,14 @@ func DecodeOdds(it Item) (Odds, error) {
 		AwayOdds:   int(d.int(AttrAwayOdds)),
 		HomeOdds:   int(d.int(AttrHomeOdds)),
 		Version:    d.int(AttrVersion),
+		Market:     Market(it[AttrMarket].S),
+		Period:     Period(it[AttrPeriod].S),
+		DrawOdds:   int(d.optInt(AttrDrawOdds)),
+		Line:       d.optFloat(AttrLine),
+		OverOdds:   int(d.optInt(AttrOverOdds)),
+		UnderOdds:  int(d.optInt(AttrUnderOdds)),
 	}
+	o.Normalize()
 	if d.err != nil {
 		return Odds{}, fmt.Errorf("decode odds %s %s: %w", it[AttrPK].S, it[AttrSK].S, d.err)
 	}
@@ -247,6 +295,21 @@ func (d *decoder) int(name string) int64 {
 		d.fail(name, "bad integer "+strconv.Quote(a.N))
 	}
 	return v
+}
+
+// optInt and optFloat read a number that may be absent (0).
+func (d *decoder) optInt(name string) int64 {
+	if _, ok := d.it[name]; !ok {
+		return 0
+	}
+	return d.int(name)
+}
+
+func (d *decoder) optFloat(name string) float64 {
+	if _, ok := d.it[name]; !ok {
+		return 0
+	}
+	return d.float(name)
 }
 
 func (d *decoder) float(name string) float64 {

@@ -17,21 +17,38 @@ const MaxSpread = 1000
 // MaxAmerican bounds American odds in absolute value (+100000 is 1000/1).
 const MaxAmerican = 100000
 
-// Odds is one provider's quote for a game at one instant: the point spread
-// for each side and the price of each side in American format.
+// Odds is one provider's quote for one market of a game at one instant: a
+// price per outcome in American format, and the market's line. The zero
+// Market and Period are the full-game spread, the AWS reference's odds: the
+// point spread for each side and the price of each side.
 //
-// The key of an odds item is (GameID, Provider, ObservedAt): the same key
-// posted twice with the same prices is stored once; with other prices it
-// is a correction, stored as the next version of the item (see
-// MaxOddsVersions).
+//	market      line              prices
+//	spread      AwaySpread, HomeSpread  AwayOdds, HomeOdds
+//	moneyline   -                 AwayOdds, HomeOdds
+//	three_way   -                 HomeOdds, DrawOdds, AwayOdds
+//	total       Line (points)     OverOdds, UnderOdds
+//
+// The key of an odds item is (GameID, Provider, ObservedAt, Market,
+// Period): the same key posted twice with the same prices is stored once;
+// with other prices it is a correction, stored as the next version of the
+// item (see MaxOddsVersions).
 type Odds struct {
 	GameID     string    `json:"gameId"`
 	Provider   string    `json:"provider"`
 	ObservedAt time.Time `json:"observedAt"`
-	AwaySpread float64   `json:"awaySpread"`
-	HomeSpread float64   `json:"homeSpread"`
-	AwayOdds   int       `json:"awayOdds"`
-	HomeOdds   int       `json:"homeOdds"`
+	// Market and Period: "" is a spread on the full game.
+	Market     Market  `json:"market,omitempty"`
+	Period     Period  `json:"period,omitempty"`
+	AwaySpread float64 `json:"awaySpread"`
+	HomeSpread float64 `json:"homeSpread"`
+	AwayOdds   int     `json:"awayOdds"`
+	HomeOdds   int     `json:"homeOdds"`
+	// DrawOdds prices the draw of a three-way market.
+	DrawOdds int `json:"drawOdds,omitempty"`
+	// Line is a total's points; OverOdds and UnderOdds its prices.
+	Line      float64 `json:"line,omitempty"`
+	OverOdds  int     `json:"overOdds,omitempty"`
+	UnderOdds int     `json:"underOdds,omitempty"`
 	// ReceivedAt is stamped by the server when the request arrives.
 	ReceivedAt time.Time `json:"receivedAt"`
 	// Version is set by the store: 1 when first stored, +1 per correction.
@@ -70,19 +87,7 @@ func (o Odds) Validate(now time.Time) FieldErrors {
 	case o.ObservedAt.Year() < 2000:
 		errs = append(errs, FieldError{Field: "observedAt", Reason: "is before the year 2000"})
 	}
-	if r := validateSpread(o.AwaySpread); r != "" {
-		errs = append(errs, FieldError{Field: "awaySpread", Reason: r})
-	}
-	if r := validateSpread(o.HomeSpread); r != "" {
-		errs = append(errs, FieldError{Field: "homeSpread", Reason: r})
-	}
-	if r := ValidateAmerican(o.AwayOdds); r != "" {
-		errs = append(errs, FieldError{Field: "awayOdds", Reason: r})
-	}
-	if r := ValidateAmerican(o.HomeOdds); r != "" {
-		errs = append(errs, FieldError{Field: "homeOdds", Reason: r})
-	}
-	return errs
+	return append(errs, o.validateMarket()...)
 }
 
 // ValidateAmerican checks a price in American format: -100 or below, or
@@ -121,7 +126,7 @@ func ImpliedProbability(american int) float64 {
 	return 100 / (float64(american) + 100)
 }
 
-// ContentHash is a short digest of o's quote (spreads and prices): an odds
+// ContentHash is a short digest of o's quote (lines and prices): an odds
 // item keeps those of its earlier versions (AttrPrior), so that re-posting
 // any of them is known as a duplicate.
 func (o Odds) ContentHash() string {
@@ -135,6 +140,22 @@ func (o Odds) ContentHash() string {
 	buf = strconv.AppendInt(buf, int64(o.AwayOdds), 10)
 	buf = append(buf, '|')
 	buf = strconv.AppendInt(buf, int64(o.HomeOdds), 10)
+	if !o.IsFullGameSpread() || o.DrawOdds != 0 || o.Line != 0 || o.OverOdds != 0 || o.UnderOdds != 0 {
+		// Only quotes of other markets hash these, so the hashes of the
+		// spreads stored before markets existed stay what they were.
+		buf = append(buf, '|')
+		buf = append(buf, o.Market.Or()...)
+		buf = append(buf, '|')
+		buf = append(buf, o.Period.Or()...)
+		buf = append(buf, '|')
+		buf = strconv.AppendInt(buf, int64(o.DrawOdds), 10)
+		buf = append(buf, '|')
+		buf = strconv.AppendFloat(buf, unsignedZero(o.Line), 'g', -1, 64)
+		buf = append(buf, '|')
+		buf = strconv.AppendInt(buf, int64(o.OverOdds), 10)
+		buf = append(buf, '|')
+		buf = strconv.AppendInt(buf, int64(o.UnderOdds), 10)
+	}
 	_, _ = h.Write(buf)
 	return strconv.FormatUint(h.Sum64(), 36)
 }
@@ -154,5 +175,26 @@ func unsignedZero(v float64) float64 {
 func (o Odds) SameContent(p Odds) bool {
 	return o.GameID == p.GameID && o.Provider == p.Provider && o.ObservedAt.Equal(p.ObservedAt) &&
 		o.AwaySpread == p.AwaySpread && o.HomeSpread == p.HomeSpread &&
-		o.AwayOdds == p.AwayOdds && o.HomeOdds == p.HomeOdds
+		o.AwayOdds == p.AwayOdds && o.HomeOdds == p.HomeOdds &&
+		o.Market.Or() == p.Market.Or() && o.Period.Or() == p.Period.Or() && o.DrawOdds == p.DrawOdds &&
+		o.Line == p.Line && o.OverOdds == p.OverOdds && o.UnderOdds == p.UnderOdds
+}
+
+// Normalize stores the defaults as zero: a spread and the full game are
+// "" (so a spread posted as "spread"/"full" is keyed, hashed and stored as
+// one posted without them).
+func (o *Odds) Normalize() {
+	if o.Market == MarketSpread {
+		o.Market = ""
+	}
+	if o.Period == PeriodFull {
+		o.Period = ""
+	}
+}
+
+// QuoteID names the series a quote belongs to: its game, provider and
+// MarketID. The hub keeps the newest quote per QuoteID; late quotes are late
+// within it.
+func (o Odds) QuoteID() string {
+	return o.GameID + "|" + o.Provider + "|" + MarketID(o.Market, o.Period)
 }

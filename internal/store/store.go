@@ -184,9 +184,14 @@ const (
 	MaxLimit     = 1000
 )
 
-// OddsRange selects odds of one game by observation time, newest first.
+// OddsRange selects odds of one game by observation time, newest first:
+// the quotes of one market and period (the zero values: the full-game
+// spread, the AWS reference's odds), or of all (AllMarkets).
 type OddsRange struct {
-	GameID string
+	GameID     string
+	Market     feed.Market
+	Period     feed.Period
+	AllMarkets bool
 	// From and To bound ObservedAt inclusively; zero means unbounded.
 	From, To time.Time
 	Page
@@ -236,14 +241,21 @@ type FeedStore interface {
 	// Duplicate) so the caller can report them. The caller has validated the
 	// items and checked their games exist; ReceivedAt is set by the caller.
 	PutOdds(ctx context.Context, odds []feed.Odds) (outcomes []Outcome, err error)
-	// LatestOdds returns the newest odds of a game overall (provider "") or of
-	// one provider, or ErrNotFound when there are none.
+	// LatestOdds returns the newest full-game spread of a game overall
+	// (provider "") or of one provider, or ErrNotFound when there are none.
 	LatestOdds(ctx context.Context, gameID, provider string) (feed.Odds, error)
-	// LatestOddsByProvider returns the newest odds of each provider of a game,
-	// ordered by provider.
+	// LatestOddsByProvider returns the newest full-game spread of each
+	// provider of a game, ordered by provider.
 	LatestOddsByProvider(ctx context.Context, gameID string) ([]feed.Odds, error)
+	// LatestQuotes returns the newest quote of each provider, market and
+	// period of a game (full-game spreads included), ordered by provider,
+	// then market, then period.
+	LatestQuotes(ctx context.Context, gameID string) ([]feed.Odds, error)
 	// ListOdds returns odds of a game in a time range, newest first.
 	ListOdds(ctx context.Context, r OddsRange) (OddsPage, error)
+
+	MarketStore
+	ProviderStore
 
 	// Close releases the store's resources.
 	Close() error
