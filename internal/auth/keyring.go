@@ -20,18 +20,21 @@ import (
 // Role is what a principal may do.
 type Role string
 
-// The roles. Admin may do everything; analysts read; providers write odds
-// and games (and may read GET /feeds, as in the AWS reference API).
+// The roles. Admin may do everything; analysts read; traders read what
+// analysts read and may also suspend and re-open markets; providers write
+// odds, games and their markets' status (and may read GET /feeds, as in the
+// AWS reference API).
 const (
 	RoleProvider Role = "provider"
 	RoleAnalyst  Role = "analyst"
+	RoleTrader   Role = "trader"
 	RoleAdmin    Role = "admin"
 )
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleProvider, RoleAnalyst, RoleAdmin:
+	case RoleProvider, RoleAnalyst, RoleTrader, RoleAdmin:
 		return true
 	}
 	return false
@@ -123,7 +126,7 @@ func parseEntry(entry string) (Principal, [sha256.Size]byte, error) {
 		return Principal{}, sum, fmt.Errorf("principal %s", reason)
 	}
 	if !role.Valid() {
-		return Principal{}, sum, fmt.Errorf("role must be one of provider, analyst, admin")
+		return Principal{}, sum, fmt.Errorf("role must be one of provider, analyst, trader, admin")
 	}
 	h, err := parseHash(hexHash)
 	if err != nil {

@@ -5,8 +5,13 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/oddsfeed/oddsfeed/internal/feed"
 	"github.com/oddsfeed/oddsfeed/internal/store"
 )
+
+// TypeConflict is the problem type of a change the state of its target
+// does not allow (a market's status: feed.ErrTransition).
+const TypeConflict = "urn:oddsfeed:problem:conflict"
 
 // Errors of the request plumbing, mapped in the status table.
 var (
@@ -38,6 +43,8 @@ var statusTable = []statusRule{
 	{store.ErrNotFound, http.StatusNotFound, TypeNotFound},
 	{store.ErrBadCursor, http.StatusBadRequest, TypeInvalidInput},
 	{store.ErrNotOwner, http.StatusForbidden, TypeForbidden},
+	{feed.ErrTransition, http.StatusConflict, TypeConflict},
+	{feed.ErrTraderSuspension, http.StatusForbidden, TypeForbidden},
 	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, TypeTooLarge},
 	{ErrMalformedJSON, http.StatusBadRequest, TypeMalformed},
 	{ErrBodyRead, http.StatusBadRequest, TypeBlank},

@@ -207,9 +207,9 @@ func (c *checker) validated(errs feed.FieldErrors) {
 	}
 }
 
-// spread returns a required point spread.
-func (c *checker) spread(field string, m numMember) float64 {
-	if !c.usable(field, m.member, true) {
+// number returns a number member, failing field when required and absent.
+func (c *checker) number(field string, m numMember, required bool) float64 {
+	if !c.usable(field, m.member, required) {
 		return 0
 	}
 	return m.v
@@ -218,8 +218,27 @@ func (c *checker) spread(field string, m numMember) float64 {
 // american returns a required American price: a whole number, also when
 // written 1e2, -110.0 or "-110.0".
 func (c *checker) american(field string, m numMember) int {
-	if !c.usable(field, m.member, true) {
+	return c.price(field, m, true, false)
+}
+
+// price returns a price member as American odds, failing field when
+// required and absent: American (a whole number), or decimal (converted
+// by feed.DecimalToAmerican). A decimal 0 of a price not required is
+// absent, as an American 0 is.
+func (c *checker) price(field string, m numMember, required, decimal bool) int {
+	if !c.usable(field, m.member, required) {
 		return 0
+	}
+	if decimal {
+		if m.v == 0 && !required {
+			return 0
+		}
+		a, ok := feed.DecimalToAmerican(m.v)
+		if !ok {
+			c.fail(field, "must be a decimal price from 1.001 to 1001 (oddsFormat decimal)")
+			return 0
+		}
+		return a
 	}
 	if m.v != math.Trunc(m.v) {
 		c.fail(field, "must be an integer")
@@ -244,8 +263,8 @@ func (c *checker) time(field string, m timeMember, parse func(string) (time.Time
 
 // quote fills the spreads and prices of o from an item's members.
 func (c *checker) quote(o *feed.Odds, awaySpread, homeSpread, awayOdds, homeOdds numMember) {
-	o.AwaySpread = c.spread("awaySpread", awaySpread)
-	o.HomeSpread = c.spread("homeSpread", homeSpread)
+	o.AwaySpread = c.number("awaySpread", awaySpread, true)
+	o.HomeSpread = c.number("homeSpread", homeSpread, true)
 	o.AwayOdds = c.american("awayOdds", awayOdds)
 	o.HomeOdds = c.american("homeOdds", homeOdds)
 }

@@ -1,6 +1,7 @@
 // Package ingest is the provider-facing HTTP API: odds batches
-// (POST /v1/odds), games (PUT /v1/games/{id}) and the AWS reference design's
-// PUT/POST /feeds form. It validates every item, stores the good ones
+// (POST /v1/odds: quotes of every market), games (PUT /v1/games/{id}),
+// market status changes (POST /v1/markets), liveness (POST /v1/heartbeat;
+// odds count too) and the AWS reference design's PUT/POST /feeds form. It validates every item, stores the good ones
 // durably, reports each bad one by index and field, and rate-limits each
 // provider. Authentication is applied by the caller (auth.Require); the
 // provider of stored odds is the authenticated principal.
@@ -39,6 +40,8 @@ type Store interface {
 	GetGame(ctx context.Context, id string) (feed.Game, error)
 	GamesExist(ctx context.Context, ids []string) (map[string]bool, error)
 	PutOdds(ctx context.Context, odds []feed.Odds) ([]store.Outcome, error)
+	PutMarketChange(ctx context.Context, c feed.MarketChange) (feed.MarketStatus, feed.ChangeEffect, error)
+	Heard(ctx context.Context, provider string, at time.Time) (feed.ProviderStatus, bool, error)
 }
 
 // Defaults of Options.
@@ -73,6 +76,7 @@ type Handler struct {
 	o     Options
 	lim   *limiter
 	games *gameCache
+	heard *heardCache
 	log   *slog.Logger
 }
 
@@ -102,14 +106,18 @@ func New(s Store, o Options) *Handler {
 		o:     o,
 		lim:   newLimiter(o.Rate, o.Burst, o.Now),
 		games: newGameCache(o.Now),
+		heard: newHeardCache(),
 		log:   log,
 	}
 }
 
-// Routes mounts POST /v1/odds, PUT /v1/games/{id} and PUT and POST /feeds.
-// The caller applies authentication (provider role) around them.
+// Routes mounts POST /v1/odds, POST /v1/markets, POST /v1/heartbeat,
+// PUT /v1/games/{id} and PUT and POST /feeds. The caller applies
+// authentication (provider role) around them.
 func (h *Handler) Routes(r chi.Router) {
 	r.Post("/v1/odds", h.postOdds)
+	r.Post("/v1/markets", h.postMarkets)
+	r.Post("/v1/heartbeat", h.postHeartbeat)
 	r.Put("/v1/games/{id}", h.putGame)
 	r.Put("/feeds", h.putFeeds)
 	r.Post("/feeds", h.putFeeds)

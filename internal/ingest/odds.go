@@ -11,15 +11,23 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/store"
 )
 
-// oddsIn is one item of POST /v1/odds.
+// oddsIn is one item of POST /v1/odds: a quote of one market of a game
+// (market and period absent: the full-game spread of the first API).
 type oddsIn struct {
 	GameID     textMember `json:"gameId"`
 	Provider   textMember `json:"provider"`
 	ObservedAt timeMember `json:"observedAt"`
+	Market     textMember `json:"market"`
+	Period     textMember `json:"period"`
+	OddsFormat textMember `json:"oddsFormat"`
 	AwaySpread numMember  `json:"awaySpread"`
 	HomeSpread numMember  `json:"homeSpread"`
 	AwayOdds   numMember  `json:"awayOdds"`
 	HomeOdds   numMember  `json:"homeOdds"`
+	DrawOdds   numMember  `json:"drawOdds"`
+	Line       numMember  `json:"line"`
+	OverOdds   numMember  `json:"overOdds"`
+	UnderOdds  numMember  `json:"underOdds"`
 }
 
 func sameName(s string) string { return s }
@@ -47,6 +55,9 @@ func (h *Handler) postOdds(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.o.Now().UTC()
+	if p.Role == auth.RoleProvider {
+		h.noteHeard(r.Context(), p.Name, now) // a provider's odds say it is alive
+	}
 	b := newBatch(len(env.Odds), sameName)
 	for i, raw := range env.Odds {
 		o, errs := decodeOdds(raw, provider, p.Role == auth.RoleAdmin, now)
@@ -88,9 +99,44 @@ func decodeOdds(raw json.RawMessage, provider string, admin bool, now time.Time)
 	}
 	o.ObservedAt, _ = c.time("observedAt", in.ObservedAt, parseRFC3339,
 		"must be an RFC 3339 time such as 2026-11-20T20:30:15.238Z")
-	c.quote(&o, in.AwaySpread, in.HomeSpread, in.AwayOdds, in.HomeOdds)
+	c.marketQuote(&o, in)
 	c.validated(o.Validate(now))
+	o.Normalize()
 	return o, c.errs
+}
+
+// marketQuote fills o's market, period, lines and prices from an item. The
+// members its market uses are required; the others are read when present,
+// so that Validate names those a market has no use for. With oddsFormat
+// decimal every price is decimal, converted to American.
+func (c *checker) marketQuote(o *feed.Odds, in oddsIn) {
+	if c.usable("market", in.Market.member, false) {
+		o.Market = feed.Market(in.Market.v)
+	}
+	if c.usable("period", in.Period.member, false) {
+		o.Period = feed.Period(in.Period.v)
+	}
+	decimal := false
+	if c.usable("oddsFormat", in.OddsFormat.member, false) {
+		switch in.OddsFormat.v {
+		case "american":
+		case "decimal":
+			decimal = true
+		default:
+			c.fail("oddsFormat", "must be american or decimal")
+		}
+	}
+	known := o.Market.Valid() // an unknown market requires nothing: its one error says it all
+	uses := func(out feed.Outcome) bool { return known && o.Market.HasOutcome(out) }
+	spread, total := known && o.Market.Or() == feed.MarketSpread, known && o.Market.Or() == feed.MarketTotal
+	o.AwaySpread = c.number("awaySpread", in.AwaySpread, spread)
+	o.HomeSpread = c.number("homeSpread", in.HomeSpread, spread)
+	o.AwayOdds = c.price("awayOdds", in.AwayOdds, uses(feed.OutcomeAway), decimal)
+	o.HomeOdds = c.price("homeOdds", in.HomeOdds, uses(feed.OutcomeHome), decimal)
+	o.DrawOdds = c.price("drawOdds", in.DrawOdds, uses(feed.OutcomeDraw), decimal)
+	o.Line = c.number("line", in.Line, total)
+	o.OverOdds = c.price("overOdds", in.OverOdds, uses(feed.OutcomeOver), decimal)
+	o.UnderOdds = c.price("underOdds", in.UnderOdds, uses(feed.OutcomeUnder), decimal)
 }
 
 func parseRFC3339(s string) (time.Time, bool) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oddsfeed/oddsfeed/internal/auth"
 	"github.com/oddsfeed/oddsfeed/internal/feed"
 	"github.com/oddsfeed/oddsfeed/internal/httpx"
 	"github.com/oddsfeed/oddsfeed/internal/store"
@@ -73,6 +74,9 @@ func (h *Handler) putFeeds(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.o.Now().UTC()
+	if p.Role == auth.RoleProvider {
+		h.noteHeard(r.Context(), p.Name, now) // a provider's odds say it is alive
+	}
 	b := newBatch(len(env.Odds), refField)
 	var (
 		items   []refItem                 // the valid items, in order
