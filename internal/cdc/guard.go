@@ -77,8 +77,13 @@ func NewGuard(o GuardOptions) *Guard {
 }
 
 // Admit reports whether c is newer than every change admitted for its key,
-// and if so remembers it.
+// and if so remembers it. Every item type is judged the same way, by key
+// and version (games, odds, market statuses, providers' liveness); a lease
+// (feed.TypeLease) is never admitted nor remembered: no consumer reads it.
 func (g *Guard) Admit(c feed.Change) bool {
+	if c.ItemType == feed.TypeLease {
+		return false
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.maybeRotate()

@@ -149,3 +149,45 @@ func BenchmarkGuardAdmit(b *testing.B) {
 		})
 	}
 }
+
+// TestGuardMarketsAndProviders: market statuses and providers' liveness
+// are admitted per item key and version like games and odds (a duplicate
+// or an older version is dropped, other keys are independent); a lease is
+// never admitted, nor remembered.
+func TestGuardMarketsAndProviders(t *testing.T) {
+	at := time.Date(2025, 11, 23, 12, 0, 0, 0, time.UTC)
+	mk := func(gameID string, m feed.Market, p feed.Period, v int64) feed.Change {
+		return feed.Change{Kind: feed.ChangeModify, Key: feed.MarketKey(gameID, m, p), ItemType: feed.TypeMarket, Version: v, At: at}
+	}
+	pr := func(name string, v int64) feed.Change {
+		return feed.Change{Kind: feed.ChangeModify, Key: feed.ProviderKey(name), ItemType: feed.TypeProvider, Version: v, At: at}
+	}
+	lease := feed.Change{Kind: feed.ChangeModify, Key: feed.LeaseKey("liveness"), ItemType: feed.TypeLease, Version: 1, At: at}
+	g := NewGuard(GuardOptions{})
+	for i, s := range []struct {
+		c    feed.Change
+		want bool
+	}{
+		{mk("g1", feed.MarketTotal, feed.PeriodFull, 1), true},
+		{mk("g1", feed.MarketTotal, feed.PeriodFull, 2), true},
+		{mk("g1", feed.MarketTotal, feed.PeriodFull, 2), false},
+		{mk("g1", feed.MarketTotal, feed.PeriodFull, 1), false},
+		{mk("g1", feed.MarketTotal, feed.PeriodFirstHalf, 1), true},
+		{mk("g1", feed.MarketMoneyline, feed.PeriodFull, 1), true},
+		{mk("g2", feed.MarketTotal, feed.PeriodFull, 1), true},
+		{pr("acme", 7), true},
+		{pr("acme", 7), false},
+		{pr("acme", 6), false},
+		{pr("acme", 8), true},
+		{pr("bolt", 1), true},
+		{lease, false},
+		{lease, false},
+	} {
+		if got := g.Admit(s.c); got != s.want {
+			t.Fatalf("step %d %s %v v%d: Admit = %v, want %v", i, s.c.ItemType, s.c.Key, s.c.Version, got, s.want)
+		}
+	}
+	if n := g.Len(); n != 6 {
+		t.Fatalf("Len = %d, want the 6 market and provider keys (no lease)", n)
+	}
+}

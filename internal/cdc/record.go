@@ -22,8 +22,8 @@ var (
 	// for DynamoDB" record of our table (bad JSON, missing keys or image,
 	// unknown event name, undecodable item).
 	ErrMalformedRecord = errors.New("malformed change record")
-	// ErrUnknownItemType: the record is well formed but its item is neither a
-	// game nor odds. It is feed.ErrUnknownItemType, so errors.Is matches both.
+	// ErrUnknownItemType: the record is well formed but its item is of none
+	// of the feed's types (game, odds, market, provider, lease). It is feed.ErrUnknownItemType, so errors.Is matches both.
 	ErrUnknownItemType = feed.ErrUnknownItemType
 )
 
@@ -124,9 +124,11 @@ func imageOf(it feed.Item) ddbImage {
 //     MICROSECOND). Without that field the magnitude decides: above 1e14 it
 //     is microseconds, above 1e11 milliseconds, else (DynamoDB Streams'
 //     own shape) seconds, possibly fractional.
-//   - The images (the table streams NEW_AND_OLD_IMAGES) are decoded with
-//     feed.DecodeGame or feed.DecodeOdds by their TYPE; Version and ItemType
-//     come from the new image, or the old one for a REMOVE.
+//   - The images (the table streams NEW_AND_OLD_IMAGES) are decoded by
+//     their TYPE (feed.Change.SetImage): a game, odds (of any market), a
+//     market status or a provider's liveness. A lease (TYPE=LEASE) decodes
+//     with no images: no consumer reads it (the Tailer skips it). Version
+//     and ItemType come from the new image, or the old one for a REMOVE.
 //
 // Errors wrap ErrUnknownItemType for an item of another type, else
 // ErrMalformedRecord. It never panics on any input.
@@ -201,13 +203,13 @@ func (r *record) change() (feed.Change, error) {
 	return c, nil
 }
 
-// decodeImages fills the typed images of c.
+// decodeImages fills the typed images of c (feed.Change.SetImage): a
+// game, odds, market status or provider liveness; a lease has none.
 func decodeImages(c *feed.Change, newIt, oldIt feed.Item) error {
 	for _, im := range []struct {
-		it   feed.Item
-		game **feed.Game
-		odds **feed.Odds
-	}{{newIt, &c.NewGame, &c.NewOdds}, {oldIt, &c.OldGame, &c.OldOdds}} {
+		it  feed.Item
+		old bool
+	}{{newIt, false}, {oldIt, true}} {
 		if im.it == nil {
 			continue
 		}
@@ -215,27 +217,14 @@ func decodeImages(c *feed.Change, newIt, oldIt feed.Item) error {
 		if t != c.ItemType {
 			return malformed("images of types %q and %q", c.ItemType, t)
 		}
-		switch t {
-		case feed.TypeGame:
-			g, err := feed.DecodeGame(im.it)
-			if err != nil {
-				return malformed("%v", err)
-			}
-			if g.Key() != c.Key {
-				return malformed("an image of game %q under Keys %v", g.ID, c.Key)
-			}
-			*im.game = &g
-		case feed.TypeOdds:
-			o, err := feed.DecodeOdds(im.it)
-			if err != nil {
-				return malformed("%v", err)
-			}
-			if o.Key() != c.Key {
-				return malformed("an image of odds %v under Keys %v", o.Key(), c.Key)
-			}
-			*im.odds = &o
-		default:
+		key, err := c.SetImage(im.it, im.old)
+		switch {
+		case errors.Is(err, ErrUnknownItemType):
 			return fmt.Errorf("%w %q (key %s %s)", ErrUnknownItemType, t, c.Key.PK, c.Key.SK)
+		case err != nil:
+			return malformed("%v", err)
+		case key != c.Key:
+			return malformed("an image of %s %v under Keys %v", strings.ToLower(t), key, c.Key)
 		}
 	}
 	return nil

@@ -49,11 +49,32 @@ func TestDecodeRecordFixtures(t *testing.T) {
 		return feed.Change{Kind: feed.ChangeRemove, Key: oddsKey, ItemType: feed.TypeOdds, Version: 1,
 			OldOdds: odds, Expired: expired, At: mustTime(t, at)}
 	}
+	// Markets, statuses and liveness (issue 12).
+	at := mustTime(t, "2025-11-23T18:40:00.123456Z")
+	quote := &feed.Odds{GameID: "nfl-2025-w12-kc-buf", Provider: "acme", ObservedAt: at.Add(-time.Second), ReceivedAt: at,
+		Market: feed.MarketTotal, Period: feed.PeriodFirstHalf, Line: 23.5, OverOdds: -110, UnderOdds: -110, Version: 1}
+	open := &feed.MarketStatus{GameID: "nfl-2025-w12-kc-buf", Market: feed.MarketTotal, Period: feed.PeriodFull,
+		State: feed.MarketOpen, By: "acme", At: at.Add(-time.Minute), Version: 1, UpdatedAt: at.Add(-time.Minute)}
+	suspended := &feed.MarketStatus{GameID: "nfl-2025-w12-kc-buf", Market: feed.MarketTotal, Period: feed.PeriodFull,
+		State: feed.MarketSuspended, Reason: feed.ReasonTrader, Note: "touchdown review", By: "alice", ByTrader: true,
+		At: at, Version: 2, UpdatedAt: at}
+	up := &feed.ProviderStatus{Provider: "acme", State: feed.ProviderUp, LastHeard: at.Add(-40 * time.Second), Version: 7}
+	down := &feed.ProviderStatus{Provider: "acme", State: feed.ProviderDown, LastHeard: at.Add(-40 * time.Second),
+		DownAt: at, DecidedBy: "replica-a", Version: 8}
 	tests := []struct {
 		file    string
 		want    feed.Change
 		wantErr error
 	}{
+		{file: "insert_quote.json", want: feed.Change{Kind: feed.ChangeInsert, Key: quote.Key(), ItemType: feed.TypeOdds,
+			Version: 1, NewOdds: quote, At: at}},
+		{file: "modify_market.json", want: feed.Change{Kind: feed.ChangeModify, Key: suspended.Key(), ItemType: feed.TypeMarket,
+			Version: 2, NewMarket: suspended, OldMarket: open, At: at}},
+		{file: "modify_provider.json", want: feed.Change{Kind: feed.ChangeModify, Key: down.Key(), ItemType: feed.TypeProvider,
+			Version: 8, NewProvider: down, OldProvider: up, At: at}},
+		// A lease decodes with no images: the Tailer skips it.
+		{file: "modify_lease.json", want: feed.Change{Kind: feed.ChangeModify, Key: feed.LeaseKey("liveness"), ItemType: feed.TypeLease,
+			Version: 1, At: at}},
 		{file: "insert_odds.json", want: feed.Change{Kind: feed.ChangeInsert, Key: oddsKey, ItemType: feed.TypeOdds,
 			Version: 1, NewOdds: odds, At: mustTime(t, "2025-11-23T12:13:20.123456Z")}},
 		{file: "modify_game.json", want: feed.Change{Kind: feed.ChangeModify, Key: feed.GameKey("nfl-2025-w12-kc-buf"),

@@ -51,8 +51,8 @@ func (f FuncConsumer) Apply(ctx context.Context, b Batch) error { return f.Apply
 // ConsumerOptions tune how the Tailer feeds one consumer.
 type ConsumerOptions struct {
 	// Guard, when set, drops changes it does not admit (duplicates, older
-	// versions) before Apply. A batch left with no changes and no bad
-	// records is not applied. Changes are admitted when the batch is first
+	// versions) before Apply. A batch the Guard left with no changes and no
+	// bad records is not applied. Changes are admitted when the batch is first
 	// delivered, before Apply succeeds: the Tailer retries that same
 	// filtered batch until it is applied.
 	Guard *Guard
@@ -70,6 +70,12 @@ type TailerOptions struct {
 // Tailer fans a ChangeSource out to consumers. Each consumer has its own
 // Stream, at its own position, so a stalled consumer (Postgres down) never
 // holds up another (the WebSocket broadcast).
+//
+// Changes of leases (feed.TypeLease: which replica decides providers'
+// liveness, renewed several times a second) are no consumer's business:
+// the Tailer takes them out of every batch before the Guard and Apply
+// (ConsumerStats.Skipped). A batch left empty by that is still applied
+// (with no changes), so a consumer's checkpoint moves past them.
 type Tailer struct {
 	src     ChangeSource
 	log     *slog.Logger
@@ -92,9 +98,10 @@ type tailed struct {
 // metrics.
 type ConsumerStats struct {
 	Name string
-	// Batches and Changes applied; Filtered: changes the Guard dropped; Bad:
-	// undecodable records delivered; Failures: Apply errors.
-	Batches, Changes, Filtered, Bad, Failures int64
+	// Batches and Changes applied; Filtered: changes the Guard dropped;
+	// Skipped: lease changes taken out; Bad: undecodable records delivered;
+	// Failures: Apply errors.
+	Batches, Changes, Filtered, Skipped, Bad, Failures int64
 	// Failing is true from an Apply error until the next success.
 	Failing bool
 	// LastError is the latest Apply or stream error, "" when none yet.
@@ -198,6 +205,8 @@ func (t *Tailer) startFor(tc *tailed) StartFunc {
 // or ctx ends.
 func (t *Tailer) deliverTo(tc *tailed, log *slog.Logger) DeliverFunc {
 	return func(ctx context.Context, b Batch) error {
+		var skipped int64
+		b.Changes, skipped = withoutLeases(b.Changes)
 		filtered := int64(0)
 		if tc.guard != nil && len(b.Changes) > 0 {
 			// Copy only from the first change the guard drops: usually it
@@ -218,8 +227,8 @@ func (t *Tailer) deliverTo(tc *tailed, log *slog.Logger) DeliverFunc {
 				b.Changes = kept
 			}
 		}
-		if len(b.Changes) == 0 && len(b.Bad) == 0 {
-			tc.applied(b, filtered)
+		if len(b.Changes) == 0 && len(b.Bad) == 0 && skipped == 0 {
+			tc.applied(b, filtered, 0)
 			return nil
 		}
 		for attempt := 0; ; attempt++ {
@@ -228,7 +237,7 @@ func (t *Tailer) deliverTo(tc *tailed, log *slog.Logger) DeliverFunc {
 				if attempt > 0 {
 					log.Info("cdc apply recovered", "source", b.Source, "position", b.Position, "attempts", attempt+1)
 				}
-				tc.applied(b, filtered)
+				tc.applied(b, filtered, skipped)
 				return nil
 			}
 			if ctx.Err() != nil {
@@ -244,7 +253,28 @@ func (t *Tailer) deliverTo(tc *tailed, log *slog.Logger) DeliverFunc {
 	}
 }
 
-func (tc *tailed) applied(b Batch, filtered int64) {
+// withoutLeases returns changes without the lease changes, and how many
+// there were; changes itself (not a copy) when there were none.
+func withoutLeases(changes []feed.Change) ([]feed.Change, int64) {
+	n := 0
+	for i := range changes {
+		if changes[i].ItemType == feed.TypeLease {
+			n++
+		}
+	}
+	if n == 0 {
+		return changes, 0
+	}
+	kept := make([]feed.Change, 0, len(changes)-n)
+	for _, c := range changes {
+		if c.ItemType != feed.TypeLease {
+			kept = append(kept, c)
+		}
+	}
+	return kept, int64(n)
+}
+
+func (tc *tailed) applied(b Batch, filtered, skipped int64) {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	s := &tc.stats
@@ -254,6 +284,7 @@ func (tc *tailed) applied(b Batch, filtered int64) {
 	s.Changes += int64(len(b.Changes))
 	s.Bad += int64(len(b.Bad))
 	s.Filtered += filtered
+	s.Skipped += skipped
 	s.Failing = false
 	src := s.Sources[b.Source]
 	if b.Position != "" {

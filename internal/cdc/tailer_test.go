@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -195,5 +196,65 @@ func TestTailerReading(t *testing.T) {
 	waitFor(t, "the change", func() bool { return len(c.changes()) == 1 })
 	if err := tl.Reading("broadcast"); err != nil {
 		t.Fatalf("Reading after a delivery: %v", err)
+	}
+}
+
+// TestTailerSkipsLeases: lease changes reach no consumer (with or without
+// a Guard) and are no dead letters; market statuses and providers'
+// liveness are delivered; a batch of leases only is still applied, empty,
+// so a consumer's checkpoint moves past it.
+func TestTailerSkipsLeases(t *testing.T) {
+	const shard = "shardId-000000000000"
+	var records []RawRecord
+	for i, f := range []string{"insert_quote.json", "modify_lease.json", "modify_market.json", "modify_provider.json", "modify_lease.json"} {
+		records = append(records, RawRecord{Position: fmt.Sprintf("4959%04d", i+1), Data: fixture(t, f)})
+	}
+	mixed := DecodeBatch(shard, records, 0)
+	leases := DecodeBatch(shard, []RawRecord{{Position: "49590006", Data: fixture(t, "modify_lease.json")}}, 0)
+	if len(mixed.Changes) != 5 || len(mixed.Bad) != 0 || len(leases.Changes) != 1 {
+		t.Fatalf("DecodeBatch: %d changes, %d bad; %d", len(mixed.Changes), len(mixed.Bad), len(leases.Changes))
+	}
+	type applied struct {
+		position string
+		types    []string
+	}
+	consumer := func(name string, mu *sync.Mutex, got *[]applied) FuncConsumer {
+		return FuncConsumer{ConsumerName: name, ApplyFunc: func(_ context.Context, b Batch) error {
+			a := applied{position: b.Position}
+			for _, c := range b.Changes {
+				a.types = append(a.types, c.ItemType)
+			}
+			if len(b.Bad) > 0 {
+				t.Errorf("%s got bad records %v", name, b.Bad)
+			}
+			mu.Lock()
+			*got = append(*got, a)
+			mu.Unlock()
+			return nil
+		}}
+	}
+	var mu sync.Mutex
+	var guarded, plain []applied
+	tl := NewTailer(batchSource{mixed, leases}, TailerOptions{Logger: quietLogger(), Backoff: fastBackoff})
+	tl.Add(consumer("board", &mu, &guarded), ConsumerOptions{Guard: NewGuard(GuardOptions{})})
+	tl.Add(consumer("reports", &mu, &plain), ConsumerOptions{})
+	stop := runTailer(t, tl)
+	waitFor(t, "both batches", func() bool {
+		st := tl.Stats()
+		return st[0].Sources[shard].Position == "49590006" && st[1].Sources[shard].Position == "49590006"
+	})
+	stop()
+	want := fmt.Sprint([]applied{{"49590005", []string{feed.TypeOdds, feed.TypeMarket, feed.TypeProvider}}, {"49590006", nil}})
+	mu.Lock()
+	defer mu.Unlock()
+	for name, got := range map[string][]applied{"board": guarded, "reports": plain} {
+		if fmt.Sprint(got) != want {
+			t.Errorf("%s applied %v, want %s", name, got, want)
+		}
+	}
+	for _, st := range tl.Stats() {
+		if st.Changes != 3 || st.Skipped != 3 || st.Filtered != 0 || st.Bad != 0 || st.Batches != 1 {
+			t.Errorf("%s stats %+v", st.Name, st)
+		}
 	}
 }
