@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -39,4 +40,12 @@ type ProviderStore interface {
 	// when feed.LeaseFree allows, atomically (a conditional write). held
 	// says whether holder holds it now; lease is the lease standing.
 	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (lease feed.Lease, held bool, err error)
+}
+
+// CompareQuotes orders quotes as LatestQuotes returns them: by provider,
+// then market, then period, each by name (Market.Or, Period.Or: a
+// full-game spread sorts as spread/full).
+func CompareQuotes(a, b feed.Odds) int {
+	return cmp.Or(cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.Market.Or(), b.Market.Or()),
+		cmp.Compare(a.Period.Or(), b.Period.Or()))
 }

@@ -33,6 +33,12 @@ var attrNames = [...]string{
 	feed.AttrGameDate, feed.AttrStatus, feed.AttrHomeTeam, feed.AttrAwayTeam, feed.AttrUpdatedAt,
 	feed.AttrProvider, feed.AttrObservedAt, feed.AttrReceivedAt, feed.AttrAway, feed.AttrHome,
 	feed.AttrAwayOdds, feed.AttrHomeOdds, feed.AttrCreated, feed.AttrPrior,
+	// quotes of other markets than the full-game spread
+	feed.AttrMarket, feed.AttrPeriod, feed.AttrLine, feed.AttrDrawOdds, feed.AttrOverOdds, feed.AttrUnderOdds,
+	// market status, provider liveness and lease items
+	feed.AttrReason, feed.AttrNote, feed.AttrResults, feed.AttrPrev, feed.AttrBy, feed.AttrByTrader,
+	feed.AttrAt, feed.AttrLastHeard, feed.AttrDownAt, feed.AttrDecidedBy, feed.AttrName, feed.AttrHolder,
+	feed.AttrLeaseExpires,
 }
 
 // attrCodes maps a well-known attribute name to its code.
@@ -231,9 +237,35 @@ func (e entry) change(seq uint64) (feed.Change, error) {
 	return c, nil
 }
 
-// setImage decodes an image into the Change's game or odds field.
+// setImage decodes an image into the Change's field of its type. A lease
+// has no image field (no consumer reads leases): only its type and version
+// are set.
 func setImage(c *feed.Change, it feed.Item, old bool) error {
 	switch it.Type() {
+	case feed.TypeMarket:
+		m, err := feed.DecodeMarket(it)
+		if err != nil {
+			return err
+		}
+		if old {
+			c.OldMarket = &m
+		} else {
+			c.NewMarket = &m
+		}
+	case feed.TypeProvider:
+		p, err := feed.DecodeProvider(it)
+		if err != nil {
+			return err
+		}
+		if old {
+			c.OldProvider = &p
+		} else {
+			c.NewProvider = &p
+		}
+	case feed.TypeLease:
+		if _, err := feed.DecodeLease(it); err != nil {
+			return err
+		}
 	case feed.TypeGame:
 		g, err := feed.DecodeGame(it)
 		if err != nil {

@@ -276,6 +276,11 @@ func TestOddsEncodingMatchesFeed(t *testing.T) {
 			AwaySpread: -0.5, HomeSpread: 999.5, AwayOdds: -100000, HomeOdds: 100000, Version: 1,
 		}, time.Time{}},
 		{"zero spreads", feed.Odds{GameID: "g", Provider: "p", ObservedAt: t0, ReceivedAt: t0, AwayOdds: 100, HomeOdds: -100, Version: 1}, time.Time{}},
+		{"moneyline", testQuote("g1", "p1", feed.MarketMoneyline, "", 4), t0},
+		{"three-way first half", testQuote("g1", "p1", feed.MarketThreeWay, feed.PeriodFirstHalf, 5), time.Time{}},
+		{"total", testQuote(long, long, feed.MarketTotal, feed.PeriodFull, 6), t0},
+		{"spread second half", testQuote("g1", "p1", feed.MarketSpread, feed.PeriodSecondHalf, 7), t0},
+		{"spread full, named", testQuote("g1", "p1", feed.MarketSpread, feed.PeriodFull, 8), t0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			enc := newOddsEncoder(&tc.o)

@@ -318,13 +318,14 @@ func (s *Store) expireBatch() (deleted int, more bool, err error) {
 }
 
 // relatest points the latest entries that named deleted odds items at the
-// newest odds of the same game and provider that remain, or deletes them.
+// newest odds of the same game and series (provider, market and period)
+// that remain, or deletes them.
 func relatest(tx *bolt.Tx, gone [][]byte) error {
 	items, latest := tx.Bucket(itemsBucket), tx.Bucket(latestBucket)
 	for _, ik := range gone {
 		pk, sk, _ := bytes.Cut(ik, []byte{0})
-		provider := sk[bytes.LastIndexByte(sk, '#')+1:]
-		lk := key(string(pk), string(provider))
+		series := oddsSKTail(sk)
+		lk := key(string(pk), string(series))
 		if cur := latest.Get(lk); !bytes.Equal(cur, sk) {
 			continue
 		}
@@ -332,7 +333,7 @@ func relatest(tx *bolt.Tx, gone [][]byte) error {
 		var next []byte
 		c := items.Cursor()
 		for k, _ := seekBefore(c, ik); bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
-			if ksk := k[len(pk)+1:]; bytes.Equal(ksk[bytes.LastIndexByte(ksk, '#')+1:], provider) {
+			if ksk := k[len(pk)+1:]; bytes.Equal(oddsSKTail(ksk), series) {
 				next = bytes.Clone(ksk)
 				break
 			}

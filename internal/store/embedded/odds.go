@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,6 +72,7 @@ func (s *Store) putOddsTx(tx *bolt.Tx, w *oddsWrite, tw *txWrites) error {
 	a := make([]byte, 0, len(w.odds)*448)
 	for i := range w.odds {
 		o := w.odds[i]
+		o.Normalize()
 		o.Version = 1
 		var expire time.Time
 		if s.opts.OddsTTL > 0 {
@@ -188,28 +190,33 @@ func seekBefore(c *bolt.Cursor, k []byte) ([]byte, []byte) {
 	return c.Prev()
 }
 
-// LatestOdds returns the newest odds of a game overall (provider "") or of
-// one provider, or store.ErrNotFound. Overall, that is the last odds key of
-// the game (the newest, the greatest provider of a tie); of a provider, the
-// one the latest bucket names.
+// LatestOdds returns the newest full-game spread of a game overall
+// (provider "") or of one provider, or store.ErrNotFound: the odds the
+// latest bucket names, of the provider or the greatest of the game's
+// spread entries (by SK: the newest, the greatest provider of a tie).
 func (s *Store) LatestOdds(ctx context.Context, gameID, provider string) (feed.Odds, error) {
 	pk := feed.GamePK(gameID)
 	var o feed.Odds
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		items := tx.Bucket(itemsBucket)
-		var v []byte
+		latest := tx.Bucket(latestBucket)
+		var sk []byte
 		if provider == "" {
-			prefix := key(pk, feed.OddsPrefix)
-			if k, val := seekBefore(items.Cursor(), key(pk, "ODDS$")); bytes.HasPrefix(k, prefix) {
-				v = val
+			prefix := key(pk, "")
+			c := latest.Cursor()
+			for k, v := c.Seek(prefix); bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				if isSpreadSeries(k[len(prefix):]) && bytes.Compare(v, sk) > 0 {
+					sk = v
+				}
 			}
-		} else if sk := tx.Bucket(latestBucket).Get(key(pk, provider)); sk != nil {
-			if v = items.Get(key(pk, string(sk))); v == nil {
-				return fmt.Errorf("latest entry %q: %w", sk, errCorrupt)
-			}
+		} else {
+			sk = latest.Get(key(pk, provider))
 		}
-		if v == nil {
+		if sk == nil {
 			return store.ErrNotFound
+		}
+		v := tx.Bucket(itemsBucket).Get(key(pk, string(sk)))
+		if v == nil {
+			return fmt.Errorf("latest entry %q: %w", sk, errCorrupt)
 		}
 		var err error
 		o, err = decodeOdds(v)
@@ -221,10 +228,36 @@ func (s *Store) LatestOdds(ctx context.Context, gameID, provider string) (feed.O
 	return o, nil
 }
 
-// LatestOddsByProvider returns the newest odds of each provider of a game,
-// ordered by provider: the odds the game's entries of the latest bucket
-// name, in key order.
+// isSpreadSeries reports whether a latest-bucket series (oddsSKTail) is a
+// provider's full-game spread: a provider id, without '#'.
+func isSpreadSeries(series []byte) bool { return bytes.IndexByte(series, '#') < 0 }
+
+// LatestOddsByProvider returns the newest full-game spread of each provider
+// of a game, ordered by provider: the odds the game's spread entries of the
+// latest bucket name, in key order.
 func (s *Store) LatestOddsByProvider(ctx context.Context, gameID string) ([]feed.Odds, error) {
+	out, err := s.latest(ctx, gameID, isSpreadSeries)
+	if err != nil {
+		return nil, fmt.Errorf("latest odds by provider of game %s: %w", gameID, err)
+	}
+	return out, nil
+}
+
+// LatestQuotes returns the newest quote of each provider, market and period
+// of a game, in store.CompareQuotes order: the odds every entry of the game
+// in the latest bucket names.
+func (s *Store) LatestQuotes(ctx context.Context, gameID string) ([]feed.Odds, error) {
+	out, err := s.latest(ctx, gameID, func([]byte) bool { return true })
+	if err != nil {
+		return nil, fmt.Errorf("latest quotes of game %s: %w", gameID, err)
+	}
+	slices.SortFunc(out, store.CompareQuotes)
+	return out, nil
+}
+
+// latest returns the odds named by the game's entries of the latest bucket
+// whose series (oddsSKTail) keep accepts, in key order.
+func (s *Store) latest(ctx context.Context, gameID string, keep func(series []byte) bool) ([]feed.Odds, error) {
 	pk := feed.GamePK(gameID)
 	prefix := key(pk, "")
 	var out []feed.Odds
@@ -232,6 +265,9 @@ func (s *Store) LatestOddsByProvider(ctx context.Context, gameID string) ([]feed
 		items := tx.Bucket(itemsBucket)
 		c := tx.Bucket(latestBucket).Cursor()
 		for k, sk := c.Seek(prefix); bytes.HasPrefix(k, prefix); k, sk = c.Next() {
+			if !keep(k[len(prefix):]) {
+				continue
+			}
 			v := items.Get(key(pk, string(sk)))
 			if v == nil {
 				return fmt.Errorf("latest entry %q: %w", k, errCorrupt)
@@ -244,13 +280,28 @@ func (s *Store) LatestOddsByProvider(ctx context.Context, gameID string) ([]feed
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("latest odds by provider of game %s: %w", gameID, err)
-	}
-	return out, nil
+	return out, err
 }
 
-// ListOdds returns odds of a game observed within r's bounds, newest first.
+// oddsFilter returns whether the odds item of SK sk is in r's markets: any
+// (AllMarkets), the full-game spread (the zero Market and Period), or one
+// market and period.
+func oddsFilter(r store.OddsRange) func(sk []byte) bool {
+	switch {
+	case r.AllMarkets:
+		return func([]byte) bool { return true }
+	case (feed.Odds{Market: r.Market, Period: r.Period}).IsFullGameSpread():
+		return func(sk []byte) bool { return isSpreadSeries(oddsSKTail(sk)) }
+	}
+	suffix := []byte("#" + string(r.Market.Or()) + "#" + string(r.Period.Or()))
+	return func(sk []byte) bool {
+		series := oddsSKTail(sk)
+		return bytes.HasSuffix(series, suffix) && bytes.IndexByte(series, '#') == len(series)-len(suffix)
+	}
+}
+
+// ListOdds returns odds of a game observed within r's bounds, of r's
+// markets, newest first.
 func (s *Store) ListOdds(ctx context.Context, r store.OddsRange) (store.OddsPage, error) {
 	pk := feed.GamePK(r.GameID)
 	prefix := key(pk, feed.OddsPrefix)
@@ -275,13 +326,16 @@ func (s *Store) ListOdds(ctx context.Context, r store.OddsRange) (store.OddsPage
 		}
 	}
 	limit := r.EffectiveLimit()
+	match := oddsFilter(r)
 	var page store.OddsPage
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(itemsBucket).Cursor()
 		for k, v := seekBefore(c, upper); k != nil && bytes.Compare(k, lower) >= 0 && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+			if !match(k[len(pk)+1:]) {
+				continue
+			}
 			if len(page.Odds) == limit {
-				last := page.Odds[limit-1]
-				page.NextCursor = encodeCursor(oddsCursorTag, r.GameID, feed.OddsSK(last.ObservedAt, last.Provider))
+				page.NextCursor = encodeCursor(oddsCursorTag, r.GameID, page.Odds[limit-1].Key().SK)
 				break
 			}
 			o, err := decodeOdds(v)

@@ -34,15 +34,31 @@ func (e *oddsEncoder) appendPK(dst []byte) []byte {
 	return append(append(dst, feed.GamePrefix...), e.o.GameID...)
 }
 
-// appendSK appends OddsSK(ObservedAt, Provider).
+// appendSK appends the odds' SK: OddsSK(ObservedAt, Provider) for a
+// full-game spread, QuoteSK for a quote of another market.
 func (e *oddsEncoder) appendSK(dst []byte) []byte {
 	dst = append(append(dst, feed.OddsPrefix...), e.observed...)
-	return append(append(dst, '#'), e.o.Provider...)
+	dst = append(append(dst, '#'), e.o.Provider...)
+	if !e.o.IsFullGameSpread() {
+		dst = e.appendMarket(append(dst, '#'))
+	}
+	return dst
 }
 
-// appendLSI1SK appends ProviderSK(Provider, ObservedAt).
+// appendMarket appends <market>#<period>.
+func (e *oddsEncoder) appendMarket(dst []byte) []byte {
+	return append(append(append(dst, e.o.Market.Or()...), '#'), e.o.Period.Or()...)
+}
+
+// appendLSI1SK appends the odds' LSI1SK: ProviderSK(Provider, ObservedAt)
+// for a full-game spread, QuoteProviderSK for a quote of another market.
 func (e *oddsEncoder) appendLSI1SK(dst []byte) []byte {
-	dst = append(append(dst, feed.OddsPrefix...), e.o.Provider...)
+	if e.o.IsFullGameSpread() {
+		dst = append(append(dst, feed.OddsPrefix...), e.o.Provider...)
+	} else {
+		dst = append(append(dst, feed.QuotePrefix...), e.o.Provider...)
+		dst = e.appendMarket(append(dst, '#'))
+	}
 	return append(append(dst, '#'), e.observed...)
 }
 
@@ -76,6 +92,21 @@ func (e *oddsEncoder) appendItem(dst []byte, expire time.Time, prior string) []b
 	}
 	if prior != "" {
 		dst = appendAttr(dst, feed.AttrPrior, false, func(b []byte) []byte { return append(b, prior...) })
+	}
+	if !o.IsFullGameSpread() {
+		dst = appendAttr(dst, feed.AttrMarket, false, func(b []byte) []byte { return append(b, o.Market.Or()...) })
+		dst = appendAttr(dst, feed.AttrPeriod, false, func(b []byte) []byte { return append(b, o.Period.Or()...) })
+	}
+	if o.Line != 0 {
+		dst = appendAttr(dst, feed.AttrLine, true, func(b []byte) []byte { return strconv.AppendFloat(b, o.Line, 'f', -1, 64) })
+	}
+	for _, p := range [...]struct {
+		name string
+		v    int
+	}{{feed.AttrDrawOdds, o.DrawOdds}, {feed.AttrOverOdds, o.OverOdds}, {feed.AttrUnderOdds, o.UnderOdds}} {
+		if p.v != 0 {
+			dst = appendAttr(dst, p.name, true, func(b []byte) []byte { return strconv.AppendInt(b, int64(p.v), 10) })
+		}
 	}
 	return dst
 }

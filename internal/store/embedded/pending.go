@@ -157,7 +157,7 @@ func writeOdds(tx *bolt.Tx, odds []pendingOdds) error {
 			return fmt.Errorf("apply odds %q: %w", o.key, err)
 		}
 		sk := o.key[o.pkLen+1:]
-		lk := string(o.key[:o.pkLen+1]) + string(sk[bytes.LastIndexByte(sk, '#')+1:])
+		lk := string(o.key[:o.pkLen+1]) + string(oddsSKTail(sk))
 		if old, ok := newest[lk]; !ok || bytes.Compare(sk, old) > 0 {
 			newest[lk] = sk
 		}
@@ -171,6 +171,20 @@ func writeOdds(tx *bolt.Tx, odds []pendingOdds) error {
 		}
 	}
 	return nil
+}
+
+// oddsSKHead is the length of the head of an odds SK: ODDS#<time>#.
+const oddsSKHead = len(feed.OddsPrefix) + len(keyTimeLayout) + 1
+
+// oddsSKTail returns what follows the time in an odds SK, which names the
+// entry of its series in the latest bucket (under PK \x00): the provider
+// of a full-game spread, <provider>#<market>#<period> of another quote.
+// Provider ids hold no '#', so a spread's tail never has one.
+func oddsSKTail(sk []byte) []byte {
+	if len(sk) < oddsSKHead {
+		return sk // not an odds SK: no series shares it
+	}
+	return sk[oddsSKHead:]
 }
 
 // committed updates the set after the commit of w that applied the first n

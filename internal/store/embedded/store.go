@@ -6,9 +6,10 @@
 // scans by partition and sort key work as DynamoDB queries do. Index buckets
 // stand in for the secondary indexes: one for the sparse status indexes
 // (GSI1, GSI2); for the per-provider queries LSI1 serves on DynamoDB, a
-// "latest" bucket keeps the key of the newest odds of each game and provider
-// (one small entry per pair, where an index entry per odds would dirty many
-// more pages per commit).
+// "latest" bucket keeps the key of the newest odds of each game, provider,
+// market and period (one small entry per series, where an index entry per
+// odds would dirty many more pages per commit). Market statuses, provider
+// liveness and leases are items too (markets.go), written like games.
 //
 // Every item write appends a change-log entry in the same bbolt transaction,
 // so the log never loses or duplicates a change; ChangesAfter reads it for
@@ -43,7 +44,7 @@ import (
 var (
 	itemsBucket  = []byte("items")  // PK \x00 SK -> encoded item
 	statusBucket = []byte("status") // GSIxPK \x00 GSIxSK -> item key (sparse status indexes)
-	latestBucket = []byte("latest") // PK \x00 provider -> SK of the newest odds
+	latestBucket = []byte("latest") // PK \x00 series (oddsSKTail) -> SK of its newest odds
 	logBucket    = []byte("log")    // big-endian uint64 sequence -> encoded entry
 	metaBucket   = []byte("meta")   // appliedKey -> big-endian uint64 sequence
 
@@ -214,9 +215,8 @@ func upgradeLatest(tx *bolt.Tx) error {
 		if !ok || !bytes.HasPrefix(sk, []byte(feed.OddsPrefix)) {
 			continue
 		}
-		provider := sk[bytes.LastIndexByte(sk, '#')+1:]
 		// Odds of a game come in time order: the last one put is the newest.
-		if err := latest.Put(key(string(pk), string(provider)), bytes.Clone(sk)); err != nil {
+		if err := latest.Put(key(string(pk), string(oddsSKTail(sk))), bytes.Clone(sk)); err != nil {
 			return fmt.Errorf("fill bucket %s: %w", latestBucket, err)
 		}
 	}

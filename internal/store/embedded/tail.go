@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"maps"
 	"strconv"
 	"sync"
 	"time"
@@ -138,7 +139,7 @@ func setTailKeys(changes []feed.Change, first uint64) {
 			buf = append(append(buf, feed.GamePrefix...), o.GameID...)
 			spans[i].pk = mark(start)
 			start = len(buf)
-			buf = appendOddsSK(buf, o.ObservedAt, o.Provider)
+			buf = appendOddsSK(buf, o)
 			spans[i].sk = mark(start)
 		}
 		start := len(buf)
@@ -175,19 +176,45 @@ func copyChange(c *feed.Change) feed.Change {
 		o := *c.OldOdds
 		out.OldOdds = &o
 	}
+	out.NewMarket, out.OldMarket = copyMarket(c.NewMarket), copyMarket(c.OldMarket)
+	if c.NewProvider != nil {
+		p := *c.NewProvider
+		out.NewProvider = &p
+	}
+	if c.OldProvider != nil {
+		p := *c.OldProvider
+		out.OldProvider = &p
+	}
 	return out
 }
 
-// appendOddsSK appends feed.OddsSK(observedAt, provider).
-func appendOddsSK(dst []byte, observedAt time.Time, provider string) []byte {
+// copyMarket copies a market status image and its results (nil: nil).
+func copyMarket(m *feed.MarketStatus) *feed.MarketStatus {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	c.Results = maps.Clone(m.Results)
+	return &c
+}
+
+// appendOddsSK appends o.Key().SK: feed.OddsSK(ObservedAt, Provider) for a
+// full-game spread, with #<market>#<period> after it for another quote.
+func appendOddsSK(dst []byte, o *feed.Odds) []byte {
 	dst = append(dst, feed.OddsPrefix...)
-	dst = observedAt.UTC().AppendFormat(dst, keyTimeLayout)
-	return append(append(dst, '#'), provider...)
+	dst = o.ObservedAt.UTC().AppendFormat(dst, keyTimeLayout)
+	dst = append(append(dst, '#'), o.Provider...)
+	if !o.IsFullGameSpread() {
+		dst = append(append(dst, '#'), o.Market.Or()...)
+		dst = append(append(dst, '#'), o.Period.Or()...)
+	}
+	return dst
 }
 
 // storedOdds is o as the log decodes it after PutOdds stored it: version 1,
-// times in UTC without a monotonic reading.
+// times in UTC without a monotonic reading, market and period normalized.
 func storedOdds(o feed.Odds) feed.Odds {
+	o.Normalize()
 	o.Version = 1
 	o.ObservedAt = o.ObservedAt.UTC().Round(0)
 	o.ReceivedAt = o.ReceivedAt.UTC().Round(0)
