@@ -226,7 +226,7 @@ func (e entry) change(seq uint64) (feed.Change, error) {
 		if err != nil {
 			return feed.Change{}, fmt.Errorf("log entry %d: %w", seq, err)
 		}
-		if err := setImage(&c, it, img.old); err != nil {
+		if _, err := c.SetImage(it, img.old); err != nil {
 			return feed.Change{}, fmt.Errorf("log entry %d: %w", seq, err)
 		}
 		if !img.old || c.Kind == feed.ChangeRemove {
@@ -235,61 +235,6 @@ func (e entry) change(seq uint64) (feed.Change, error) {
 		}
 	}
 	return c, nil
-}
-
-// setImage decodes an image into the Change's field of its type. A lease
-// has no image field (no consumer reads leases): only its type and version
-// are set.
-func setImage(c *feed.Change, it feed.Item, old bool) error {
-	switch it.Type() {
-	case feed.TypeMarket:
-		m, err := feed.DecodeMarket(it)
-		if err != nil {
-			return err
-		}
-		if old {
-			c.OldMarket = &m
-		} else {
-			c.NewMarket = &m
-		}
-	case feed.TypeProvider:
-		p, err := feed.DecodeProvider(it)
-		if err != nil {
-			return err
-		}
-		if old {
-			c.OldProvider = &p
-		} else {
-			c.NewProvider = &p
-		}
-	case feed.TypeLease:
-		if _, err := feed.DecodeLease(it); err != nil {
-			return err
-		}
-	case feed.TypeGame:
-		g, err := feed.DecodeGame(it)
-		if err != nil {
-			return err
-		}
-		if old {
-			c.OldGame = &g
-		} else {
-			c.NewGame = &g
-		}
-	case feed.TypeOdds:
-		o, err := feed.DecodeOdds(it)
-		if err != nil {
-			return err
-		}
-		if old {
-			c.OldOdds = &o
-		} else {
-			c.NewOdds = &o
-		}
-	default:
-		return fmt.Errorf("%w %q", feed.ErrUnknownItemType, it.Type())
-	}
-	return nil
 }
 
 // Cursors: base64url of a tag byte, the query's identity and the last key
