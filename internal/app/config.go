@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oddsfeed/oddsfeed/internal/liveness"
 )
 
 // Backend selects the feed store and change source.
@@ -51,6 +53,12 @@ type Config struct {
 
 	ShutdownTimeout time.Duration
 	LogLevel        string
+
+	// ProviderTimeout is how long a provider may be silent before it is
+	// marked down; ReplicaID names this server among the replicas (the
+	// holder of the liveness lease).
+	ProviderTimeout time.Duration
+	ReplicaID       string
 
 	// The HTTP server's limits on each connection (the live stream is
 	// exempt from the read and write timeouts).
@@ -266,6 +274,24 @@ var envVars = []envVar{
 		return errors.New("must be item or pk")
 	}},
 	{"ODDSFEED_DEV_BRIDGE_MALFORMED_EVERY", "0", "dev bridge: write an undecodable record after every Nth record (0 = never)", intVar(func(c *Config) *int { return &c.DevBridgeMalformedEvery })},
+	{"ODDSFEED_PROVIDER_TIMEOUT", "30s", "a provider silent (no odds, no heartbeat) this long is marked down and its quotes suspended", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond || d > 24*time.Hour {
+			return errors.New("must be a duration from 100ms to 24h, such as 30s")
+		}
+		c.ProviderTimeout = d
+		return nil
+	}},
+	{"ODDSFEED_REPLICA_ID", "", "this server's name among replicas (the one deciding provider liveness holds a lease under it); empty = host name and process id", func(c *Config, v string) error {
+		if v == "" {
+			v = liveness.DefaultReplica()
+		}
+		if len(v) > 120 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != "" {
+			return errors.New("must be at most 120 letters, digits, '_', '.' or '-'")
+		}
+		c.ReplicaID = v
+		return nil
+	}},
 	{"ODDSFEED_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		switch v {
 		case "debug", "info", "warn", "error":

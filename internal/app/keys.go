@@ -94,8 +94,10 @@ type devPrincipal struct {
 	role auth.Role
 }
 
-// devPrincipals hold the development keys: a provider, an analyst, an admin.
-var devPrincipals = []devPrincipal{{"dev-provider", auth.RoleProvider}, {"dev-analyst", auth.RoleAnalyst}, {"dev-admin", auth.RoleAdmin}}
+// devPrincipals hold the development keys: a provider, an analyst, a
+// trader, an admin.
+var devPrincipals = []devPrincipal{{"dev-provider", auth.RoleProvider}, {"dev-analyst", auth.RoleAnalyst},
+	{"dev-trader", auth.RoleTrader}, {"dev-admin", auth.RoleAdmin}}
 
 // ensureDevKeys reads the development keys at path and makes a key for each
 // principal of want the file lacks (the file too, when there is none): the
@@ -155,7 +157,7 @@ const apiKeysFile = "api-keys.txt"
 func runKeygen(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "keygen", "Make a random API key. Give the key to its holder; put the printed principal:role:hash line into ODDSFEED_API_KEYS (or its file). Only the hash is stored.", false)
 	principal := fs.String("principal", "", "name of the key's holder, e.g. a provider id (required)")
-	role := fs.String("role", "provider", "provider, analyst or admin")
+	role := fs.String("role", "provider", "provider, analyst, trader or admin")
 	devDir := fs.String("dev-dir", "", "development only: make (once) a provider, an analyst and an admin key into DIR/"+devKeysFile+
 		" (mode 0600) and write their hashes to DIR/"+apiKeysFile+" for ODDSFEED_API_KEYS_FILE; prints no key")
 	show := fs.String("show", "", "with -dev-dir: print the development key of this role (provider, analyst or admin)")
@@ -166,9 +168,9 @@ func runKeygen(ctx context.Context, env Env, args []string) error {
 		return devKeygen(env, *devDir, auth.Role(*show))
 	}
 	switch auth.Role(*role) {
-	case auth.RoleProvider, auth.RoleAnalyst, auth.RoleAdmin:
+	case auth.RoleProvider, auth.RoleAnalyst, auth.RoleTrader, auth.RoleAdmin:
 	default:
-		fmt.Fprintln(env.Stderr, "keygen: -role must be provider, analyst or admin")
+		fmt.Fprintln(env.Stderr, "keygen: -role must be provider, analyst, trader or admin")
 		return ErrUsage
 	}
 	if *principal == "" || strings.ContainsAny(*principal, ":,\n ") {

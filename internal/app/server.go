@@ -25,10 +25,12 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/feedread"
 	"github.com/oddsfeed/oddsfeed/internal/httpx"
 	"github.com/oddsfeed/oddsfeed/internal/ingest"
+	"github.com/oddsfeed/oddsfeed/internal/liveness"
 	"github.com/oddsfeed/oddsfeed/internal/reporting"
 	"github.com/oddsfeed/oddsfeed/internal/store"
 	"github.com/oddsfeed/oddsfeed/internal/store/dynamo"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
+	"github.com/oddsfeed/oddsfeed/internal/trading"
 	"github.com/oddsfeed/oddsfeed/web"
 )
 
@@ -101,6 +103,7 @@ type Server struct {
 	router http.Handler
 	pipe   *pipeline
 	met    *metrics
+	live   *liveness.Monitor
 	closer []func() error
 
 	readyMu  sync.Mutex
@@ -133,6 +136,8 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger) (*Server, erro
 	dash := dashboard.New(dashboard.Options{Keys: keys, Users: users, SecureCookies: cfg.SecureCookies,
 		SessionTTL: cfg.SessionTTL, Assets: web.Assets(), Logger: log.With("module", "dashboard"),
 		OnSessionEnd: s.pipe.hub.CloseSession}) // a signed-out or expired session's streams close
+	s.live = liveness.New(st, liveness.Options{Timeout: cfg.ProviderTimeout, Replica: cfg.ReplicaID,
+		Logger: log.With("module", "liveness")})
 	s.router = s.routes(keys, dash)
 	return s, nil
 }
@@ -188,7 +193,7 @@ func (s *Server) routes(keys *auth.Keyring, dash *dashboard.Dashboard) http.Hand
 	dash.Routes(r)
 	tokens := auth.NewTokens(nil, time.Minute, nil)
 	r.Group(func(r chi.Router) {
-		r.Use(auth.RequireAny([]auth.Authenticator{keys, tokens, dash}, auth.RoleAnalyst, auth.RoleAdmin))
+		r.Use(auth.RequireAny([]auth.Authenticator{keys, tokens, dash}, auth.RoleAnalyst, auth.RoleTrader, auth.RoleAdmin))
 		rd.Routes(r)
 		r.Get("/v1/stream", s.noDeadlines(s.pipe.hub))
 		r.Get("/v1/pipeline", s.pipelineStatus) // the whole pipeline, with or without Postgres
@@ -201,8 +206,16 @@ func (s *Server) routes(keys *auth.Keyring, dash *dashboard.Dashboard) http.Hand
 		})
 	})
 	r.Group(func(r chi.Router) {
-		r.Use(auth.Require(keys, auth.RoleProvider, auth.RoleAnalyst, auth.RoleAdmin))
+		r.Use(auth.Require(keys, auth.RoleProvider, auth.RoleAnalyst, auth.RoleTrader, auth.RoleAdmin))
 		rd.ReferenceRoutes(r)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(auth.RequireAny([]auth.Authenticator{keys, dash}, auth.RoleProvider, auth.RoleAnalyst, auth.RoleTrader, auth.RoleAdmin))
+		rd.MarketRoutes(r) // a game's markets and quotes, providers' liveness
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(auth.Require(keys, auth.RoleTrader, auth.RoleAdmin))
+		trading.NewHandler(trading.New(s.store, nil), s.log).Routes(r) // suspend and resume
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequireAny([]auth.Authenticator{keys, dash}, auth.RoleAdmin))
@@ -321,6 +334,10 @@ func (s *Server) Serve(ctx context.Context, ready func(url string)) error {
 	}
 	errc := make(chan error, 1)
 	s.pipe.start()
+	liveCtx, stopLive := context.WithCancel(context.WithoutCancel(ctx))
+	liveDone := make(chan struct{})
+	go func() { defer close(liveDone); s.live.Run(liveCtx) }() // decides provider liveness while it holds the lease
+	defer func() { stopLive(); <-liveDone }()                  // before the store closes (deferred above)
 	go func() { errc <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
 	s.log.Info("listening", "url", url, "backend", s.cfg.Backend)

@@ -136,7 +136,7 @@ func parseUser(e string) (UserEntry, error) {
 	if reason := feed.ValidateID(name); reason != "" {
 		return UserEntry{}, fmt.Errorf("username %s", reason)
 	}
-	if role != auth.RoleAnalyst && role != auth.RoleAdmin {
+	if role != auth.RoleAnalyst && role != auth.RoleTrader && role != auth.RoleAdmin {
 		return UserEntry{}, errors.New("role must be analyst or admin")
 	}
 	if _, err := parseHash(hash); err != nil {

@@ -1,6 +1,7 @@
 // Package feedread is the read HTTP API over the feed store: games by
 // status, a game, its latest odds (overall and per provider), its odds
-// history, and the AWS reference design's GET /feeds. Authentication is
+// history (of one market, or all), its markets' status and latest quotes,
+// providers' liveness, and the AWS reference design's GET /feeds. Authentication is
 // applied by the caller (analyst role; GET /feeds also provider).
 package feedread
 
@@ -27,6 +28,9 @@ type Store interface {
 	LatestOdds(ctx context.Context, gameID, provider string) (feed.Odds, error)
 	LatestOddsByProvider(ctx context.Context, gameID string) ([]feed.Odds, error)
 	ListOdds(ctx context.Context, r store.OddsRange) (store.OddsPage, error)
+	LatestQuotes(ctx context.Context, gameID string) ([]feed.Odds, error)
+	Markets(ctx context.Context, gameID string) ([]feed.MarketStatus, error)
+	Providers(ctx context.Context) ([]feed.ProviderStatus, error)
 }
 
 // Options tune a Handler.
@@ -57,6 +61,14 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Get("/v1/games/{id}", h.getGame)
 	r.Get("/v1/games/{id}/odds/latest", h.latestOdds)
 	r.Get("/v1/games/{id}/odds", h.listOdds)
+}
+
+// MarketRoutes mounts GET /v1/games/{id}/markets (a game's market statuses
+// and latest quotes) and GET /v1/providers (providers' liveness). Their
+// callers are analysts, traders and providers, hence their own mount.
+func (h *Handler) MarketRoutes(r chi.Router) {
+	r.Get("/v1/games/{id}/markets", h.gameMarkets)
+	r.Get("/v1/providers", h.providers)
 }
 
 // ReferenceRoutes mounts GET /feeds, the reference design's ReadFeeds. Its

@@ -78,7 +78,8 @@ func newest(by []feed.Odds) *feed.Odds {
 }
 
 // listOdds serves GET /v1/games/{id}/odds?from=&to=&limit=&cursor=, newest
-// first.
+// first: of the full-game spread, or of market= and period= (market=all:
+// every market).
 func (h *Handler) listOdds(w http.ResponseWriter, r *http.Request) {
 	id, ok := gameID(w, r, "id", chi.URLParam(r, "id"))
 	if !ok {
@@ -86,6 +87,7 @@ func (h *Handler) listOdds(w http.ResponseWriter, r *http.Request) {
 	}
 	q := query{r: r}
 	rg := store.OddsRange{GameID: id, From: q.time("from"), To: q.time("to"), Page: q.page()}
+	rg.Market, rg.Period, rg.AllMarkets = q.market()
 	if !rg.From.IsZero() && !rg.To.IsZero() && rg.From.After(rg.To) {
 		q.errs = append(q.errs, httpx.ParamError("from", "must not be after to"))
 	}
