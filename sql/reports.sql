@@ -1,5 +1,5 @@
 -- name: LineMovement :many
--- The ticks of a game in a time range where a provider's line or price
+-- The full-game spread ticks of a game in a time range where a provider's line or price
 -- moved (the first tick of each provider included), in time order. A
 -- corrected observation counts once, as its newest version (the DISTINCT ON
 -- follows the primary key's order; only the version needs an incremental
@@ -16,6 +16,7 @@ FROM (
                v.provider, v.observed_at, v.observed_ns, v.away_spread, v.home_spread, v.away_odds, v.home_odds
         FROM odds_ticks v
         WHERE v.game_id = @game_id AND v.observed_at >= @from_time AND v.observed_at <= @to_time
+          AND v.market = 'spread' AND v.period = 'full'
         ORDER BY v.provider, v.observed_at, v.observed_ns, v.version DESC
     ) o
     WINDOW w AS (PARTITION BY o.provider ORDER BY o.observed_at, o.observed_ns)
@@ -27,7 +28,7 @@ ORDER BY m.provider, m.observed_at, m.observed_ns
 LIMIT @max_rows;
 
 -- name: BiggestMovers :many
--- Per game and provider, how far the home spread and the home side's
+-- Per game and provider, of the full-game spreads, how far the home spread and the home side's
 -- implied probability moved between the first and last tick since a time.
 -- A corrected observation counts once (ticks: the rows that are the lowest
 -- version of their observation; only corrections cost an index probe) and
@@ -45,13 +46,14 @@ FROM (
            (count(*) FILTER (WHERE o.version = 1 OR NOT EXISTS (
                SELECT 1 FROM odds_ticks l
                WHERE l.game_id = o.game_id AND l.provider = o.provider AND l.observed_at = o.observed_at
-                 AND l.observed_ns = o.observed_ns AND l.version < o.version)))::bigint AS ticks,
+                 AND l.observed_ns = o.observed_ns AND l.market = o.market AND l.period = o.period
+                 AND l.version < o.version)))::bigint AS ticks,
            min(ARRAY[extract(epoch FROM o.observed_at) * 1000000, o.observed_ns, -o.version, o.home_spread, o.home_odds]::float8[]) AS first_tick,
            max(ARRAY[extract(epoch FROM o.observed_at) * 1000000, o.observed_ns, o.version, o.home_spread, o.home_odds]::float8[]) AS last_tick,
            min(o.observed_at)::timestamptz AS first_observed,
            max(o.observed_at)::timestamptz AS last_observed
     FROM odds_ticks o
-    WHERE o.observed_at >= @since
+    WHERE o.observed_at >= @since AND o.market = 'spread' AND o.period = 'full'
     GROUP BY o.game_id, o.provider
 ) w
 LEFT JOIN games g ON g.game_id = w.game_id
@@ -59,7 +61,7 @@ ORDER BY spread_move DESC, probability_move DESC, w.game_id, w.provider
 LIMIT @max_rows;
 
 -- name: GameProbability :many
--- Latest odds of each provider of a game (of the newest observation, its
+-- Latest full-game spread of each provider of a game (of the newest observation, its
 -- newest version), with the implied probability of each side and the
 -- overround (the book's margin: the sum minus 1).
 SELECT l.provider, l.observed_at, l.away_spread, l.home_spread, l.away_odds, l.home_odds,
@@ -67,7 +69,7 @@ SELECT l.provider, l.observed_at, l.away_spread, l.home_spread, l.away_odds, l.h
        implied_probability(l.home_odds)::float8 AS home_probability,
        (implied_probability(l.away_odds) + implied_probability(l.home_odds) - 1)::float8 AS overround
 FROM latest_odds l
-WHERE l.game_id = @game_id
+WHERE l.game_id = @game_id AND l.market = 'spread' AND l.period = 'full'
 ORDER BY l.provider;
 
 -- name: GetGame :one

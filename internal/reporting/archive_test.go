@@ -3,7 +3,6 @@ package reporting_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"testing"
 	"time"
 
@@ -113,12 +112,6 @@ func TestOldOddsGoToTheArchive(t *testing.T) {
 func TestMigrateArchiveWithData(t *testing.T) {
 	dsn, pool := newDB(t)
 	ctx := context.Background()
-	migrate := func(cmd string) {
-		t.Helper()
-		if err := reporting.Migrate(ctx, dsn, cmd, io.Discard); err != nil {
-			t.Fatalf("migrate %s: %v", cmd, err)
-		}
-	}
 	ensureToday(t, pool)
 	if _, err := reporting.NewPartitions(pool).DropPartitionsBefore(ctx, time.Now().Add(-720*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -134,7 +127,7 @@ func TestMigrateArchiveWithData(t *testing.T) {
 	}
 	before := snapshot(t, pool)
 
-	migrate("down")
+	migrateTo(t, dsn, 3)
 	if got := snapshot(t, pool); got != before {
 		t.Fatalf("down changed the rows:\n%s\nwant\n%s", got, before)
 	}
@@ -147,7 +140,7 @@ func TestMigrateArchiveWithData(t *testing.T) {
 		}
 	}
 
-	migrate("up")
+	migrate(t, dsn, "up")
 	if got := snapshot(t, pool); got != before {
 		t.Fatalf("up changed the rows:\n%s\nwant\n%s", got, before)
 	}

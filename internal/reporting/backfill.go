@@ -48,18 +48,23 @@ type BackfillOptions struct {
 	Interval time.Duration
 }
 
-// Backfill loads every game and odds item of src into the reporting
-// schema, with the sync's forward-only writes: it is idempotent and safe
+// Backfill loads every game, odds (quote), market status and provider
+// liveness item of src into the reporting schema, with the sync's forward-only writes: it is idempotent and safe
 // while the live sync runs. Each page is written in one transaction with
 // its segment's progress, so an interrupted run resumes where it stopped.
-// A progress bar goes to progress (nil: none). Items that are neither games
-// nor odds, or do not decode, are counted as skipped.
+// A progress bar goes to progress (nil: none). Items of other types
+// (leases), or that do not decode, are counted as skipped.
 //
 // The store holds the current version of each odds item only: the backfill
 // adds that version's row next to the rows of other versions (each version
 // is a row of its own) and moves latest_odds forward only. The rows of
 // earlier versions come from the live sync; a store whose change stream was
 // trimmed before the sync began has only its current versions backfilled.
+// So too for market statuses (the current version joins the history; a
+// settlement ended by a version never seen stays unended in settlements,
+// though the summary counts only the markets' current versions) and
+// provider liveness (an outage the provider has come back from is recorded
+// with the current version's last heard time as its end).
 func Backfill(ctx context.Context, src Scanner, pool *pgxpool.Pool, progress io.Writer, o BackfillOptions) error {
 	if o.Segments <= 0 {
 		o.Segments = 4
@@ -206,8 +211,20 @@ func itemChange(it feed.Item) (feed.Change, bool) {
 			return c, false
 		}
 		c.NewOdds = &o
+	case feed.TypeMarket:
+		m, err := feed.DecodeMarket(it)
+		if err != nil {
+			return c, false
+		}
+		c.NewMarket = &m
+	case feed.TypeProvider:
+		p, err := feed.DecodeProvider(it)
+		if err != nil {
+			return c, false
+		}
+		c.NewProvider = &p
 	default:
-		return c, false
+		return c, false // leases, and whatever is not ours
 	}
 	return c, checkChange(c) == nil
 }

@@ -2,6 +2,7 @@ package reporting_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"strconv"
@@ -9,11 +10,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pressly/goose/v3"
 
 	"github.com/oddsfeed/oddsfeed/internal/cdc"
 	"github.com/oddsfeed/oddsfeed/internal/feed"
 	"github.com/oddsfeed/oddsfeed/internal/harness"
 	"github.com/oddsfeed/oddsfeed/internal/reporting"
+	"github.com/oddsfeed/oddsfeed/migrations"
 )
 
 var env *harness.Env
@@ -35,6 +38,44 @@ func newDB(tb testing.TB) (string, *pgxpool.Pool) {
 	}
 	tb.Cleanup(pool.Close)
 	return dsn, pool
+}
+
+// migrate runs goose commands on the database at dsn, in order.
+func migrate(tb testing.TB, dsn string, cmds ...string) {
+	tb.Helper()
+	for _, cmd := range cmds {
+		if err := reporting.Migrate(context.Background(), dsn, cmd, io.Discard); err != nil {
+			tb.Fatalf("migrate %s: %v", cmd, err)
+		}
+	}
+}
+
+// migrateTo moves the schema at dsn up or down to version, one migration
+// at a time (the goose CLI's up-to and down-to).
+func migrateTo(tb testing.TB, dsn string, version int64) {
+	tb.Helper()
+	ctx := context.Background()
+	sqlDB, err := sql.Open("pgx", dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer sqlDB.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cur, err := p.GetDBVersion(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if version >= cur {
+		_, err = p.UpTo(ctx, version)
+	} else {
+		_, err = p.DownTo(ctx, version)
+	}
+	if err != nil {
+		tb.Fatalf("migrate from %d to %d: %v", cur, version, err)
+	}
 }
 
 // base is the observation time tests build on: an hour ago, so the

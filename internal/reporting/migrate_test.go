@@ -27,9 +27,13 @@ func TestMigrateUpDownUp(t *testing.T) {
 	}
 	steps := []struct{ cmd, want string }{
 		{"status", "pending"},
-		{"up", "00004_odds_ticks_archive.sql"},
-		{"version", "version 4"},
+		{"up", "00006_market_status.sql"},
+		{"version", "version 6"},
 		{"up", "no pending migrations"},
+		{"down", "migrated down 00006_market_status.sql"},
+		{"version", "version 5"},
+		{"down", "migrated down 00005_quotes.sql"},
+		{"version", "version 4"},
 		{"down", "migrated down 00004_odds_ticks_archive.sql"},
 		{"version", "version 3"},
 		{"down", "migrated down 00003_odds_versions.sql"},
@@ -77,7 +81,7 @@ func TestMigrationsWithGooseOnTheDirectory(t *testing.T) {
 	}
 	// And the embedded runner agrees with what the directory did.
 	var out strings.Builder
-	if err := reporting.MigrateDB(ctx, db, "version", &out); err != nil || !strings.Contains(out.String(), "version 4") {
+	if err := reporting.MigrateDB(ctx, db, "version", &out); err != nil || !strings.Contains(out.String(), "version 6") {
 		t.Fatalf("version after goose on the directory: %q, %v", out.String(), err)
 	}
 }

@@ -2,7 +2,6 @@ package reporting_test
 
 import (
 	"context"
-	"io"
 	"testing"
 	"time"
 
@@ -18,12 +17,6 @@ import (
 func TestMigrateOddsVersionsWithData(t *testing.T) {
 	dsn, pool := newDB(t)
 	ctx := context.Background()
-	migrate := func(cmd string) {
-		t.Helper()
-		if err := reporting.Migrate(ctx, dsn, cmd, io.Discard); err != nil {
-			t.Fatalf("migrate %s: %v", cmd, err)
-		}
-	}
 	exec := func(sql string, args ...any) error {
 		_, err := pool.Exec(ctx, sql, args...)
 		return err
@@ -33,8 +26,7 @@ func TestMigrateOddsVersionsWithData(t *testing.T) {
 			VALUES ($1, 'p1', $2, 1, -1, $3, $4, $5, $2)`, game, at, -homeOdds, homeOdds, version)
 	}
 	day2 := base.AddDate(0, 0, 1)
-	migrate("down") // to 00003
-	migrate("down") // to 00002: the key without the version
+	migrateTo(t, dsn, 2) // the key without the version
 	ensureToday(t, pool)
 	for _, r := range []struct {
 		game string
@@ -49,7 +41,7 @@ func TestMigrateOddsVersionsWithData(t *testing.T) {
 	}
 	before := snapshot(t, pool)
 
-	migrate("up")
+	migrateTo(t, dsn, 3)
 	if got := snapshot(t, pool); got != before {
 		t.Fatalf("up changed the rows:\n%s\nwant\n%s", got, before)
 	}
@@ -67,8 +59,7 @@ func TestMigrateOddsVersionsWithData(t *testing.T) {
 	}
 	checkKeys(t, pool, withVersion)
 
-	migrate("down") // to 00003
-	migrate("down") // to 00002
+	migrateTo(t, dsn, 2)
 	if n := count(t, pool, "SELECT count(*) FROM odds_ticks"); n != 3 {
 		t.Fatalf("%d rows after down, want 3", n)
 	}
@@ -77,7 +68,7 @@ func TestMigrateOddsVersionsWithData(t *testing.T) {
 	}
 	checkKeys(t, pool, "PRIMARY KEY (game_id, provider, observed_at, observed_ns)")
 
-	migrate("up") // to 00004
+	migrateTo(t, dsn, 4)
 	checkKeys(t, pool, withVersion)
 	if n := count(t, pool, "SELECT count(*) FROM odds_ticks"); n != 3 {
 		t.Fatalf("%d rows after up again, want 3", n)

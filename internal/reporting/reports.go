@@ -67,12 +67,16 @@ func NewReports(pool *pgxpool.Pool, o ReportsOptions) *Reports {
 //	/v1/reports/movers?window=1h&limit=20             biggest movers in a window
 //	/v1/reports/providers?window=5m                   provider freshness and volume
 //	/v1/reports/pipeline                              lag per shard, dead letters
+//
+// and the market reports (marketreports.go): suspensions, outages,
+// settlements, margins.
 func (rp *Reports) Routes(r chi.Router) {
 	r.Get("/v1/reports/games/{id}/movement", rp.movement)
 	r.Get("/v1/reports/games/{id}/probability", rp.probability)
 	r.Get("/v1/reports/movers", rp.movers)
 	r.Get("/v1/reports/providers", rp.providers)
 	r.Get("/v1/reports/pipeline", rp.pipeline)
+	rp.marketRoutes(r)
 }
 
 func (rp *Reports) fail(w http.ResponseWriter, r *http.Request, op string, err error) {

@@ -38,6 +38,13 @@ func checkChange(c feed.Change) error {
 		if y := o.ObservedAt.Year(); y < 2000 || y > 2200 {
 			return fmt.Errorf("%w: odds observed in the year %d", errBadChange, y)
 		}
+		if !o.Market.Valid() || !o.Period.Valid() {
+			return fmt.Errorf("%w: odds of market %q period %q", errBadChange, o.Market, o.Period)
+		}
+	case feed.TypeMarket, feed.TypeProvider:
+		return checkStatusChange(c)
+	case feed.TypeLease:
+		// A replica's lease: no report row; skipped.
 	default:
 		return fmt.Errorf("%w: unknown item type %q of %s/%s", errBadChange, c.ItemType, c.Key.PK, c.Key.SK)
 	}
@@ -50,13 +57,14 @@ type rowSet struct {
 	latest  db.UpsertLatestOddsParams // newest of odds per game and provider
 	games   db.UpsertGamesParams
 	delOdds db.DeleteOddsTicksParams
+	status  statusRows
 }
 
 // oddsDays returns the times of the odds to insert, for partition upkeep.
 func (r *rowSet) oddsDays() []time.Time { return r.odds.ObservedAts }
 
 func (r *rowSet) empty() bool {
-	return len(r.odds.GameIds) == 0 && len(r.games.GameIds) == 0 && len(r.delOdds.GameIds) == 0
+	return len(r.odds.GameIds) == 0 && len(r.games.GameIds) == 0 && len(r.delOdds.GameIds) == 0 && r.status.empty()
 }
 
 // splitTime splits t into Postgres's microseconds and the nanoseconds past
@@ -67,7 +75,8 @@ func splitTime(t time.Time) (time.Time, int16) {
 }
 
 // buildRows turns changes (already checked) into rows. TTL expiries are
-// left out: they do not delete report rows. Within the set, a game keeps its
+// left out: they do not delete report rows; so are leases. Market statuses
+// and provider liveness become the rows of statusRows. Within the set, a game keeps its
 // newest change (a REMOVE wins over a change of the same version); an odds
 // item keeps one row per version (a correction is a version of its own) and
 // a REMOVE drops the versions before it (they are deleted, with all stored
@@ -78,6 +87,7 @@ func buildRows(changes []feed.Change) *rowSet {
 	games := map[string]int{} // game id -> index into chosen
 	var chosen []feed.Change
 	var ov oddsVersions
+	var ss statusSet
 	for _, c := range changes {
 		if c.Expired || checkChange(c) != nil {
 			continue
@@ -96,8 +106,11 @@ func buildRows(changes []feed.Change) *rowSet {
 			chosen = append(chosen, c)
 		case feed.TypeOdds:
 			ov.add(c)
+		case feed.TypeMarket, feed.TypeProvider:
+			ss.add(c)
 		}
 	}
+	r.status = ss.rows()
 	for _, c := range chosen {
 		g := gameOf(c)
 		p := &r.games
@@ -120,6 +133,8 @@ func buildRows(changes []feed.Change) *rowSet {
 		d.Providers = append(d.Providers, o.Provider)
 		d.ObservedAts = append(d.ObservedAts, at)
 		d.ObservedNs = append(d.ObservedNs, ns)
+		d.Markets = append(d.Markets, string(o.Market.Or()))
+		d.Periods = append(d.Periods, string(o.Period.Or()))
 	}
 	for i, o := range ov.rows {
 		if !ov.dropped[i] {
@@ -185,22 +200,28 @@ func (r *rowSet) addOdds(o feed.Odds, at time.Time, ns int16) {
 	p.Providers = append(p.Providers, o.Provider)
 	p.ObservedAts = append(p.ObservedAts, at)
 	p.ObservedNs = append(p.ObservedNs, ns)
+	p.Markets = append(p.Markets, string(o.Market.Or()))
+	p.Periods = append(p.Periods, string(o.Period.Or()))
 	p.AwaySpreads = append(p.AwaySpreads, o.AwaySpread)
 	p.HomeSpreads = append(p.HomeSpreads, o.HomeSpread)
 	p.AwayOdds = append(p.AwayOdds, int32(o.AwayOdds))
 	p.HomeOdds = append(p.HomeOdds, int32(o.HomeOdds))
+	p.Lines = append(p.Lines, o.Line)
+	p.DrawOdds = append(p.DrawOdds, int32(o.DrawOdds))
+	p.OverOdds = append(p.OverOdds, int32(o.OverOdds))
+	p.UnderOdds = append(p.UnderOdds, int32(o.UnderOdds))
 	p.Versions = append(p.Versions, o.Version)
 	p.ReceivedAts = append(p.ReceivedAts, o.ReceivedAt.UTC())
 }
 
-// pickLatest fills r.latest with the newest odds of each game and provider
-// among r.odds.
+// pickLatest fills r.latest with the newest odds of each game, provider,
+// market and period among r.odds.
 func (r *rowSet) pickLatest() {
 	p := &r.odds
-	newest := map[[2]string]int{} // (game, provider) -> index into p
+	newest := map[[4]string]int{} // (game, provider, market, period) -> index into p
 	var order []int
 	for i := range p.GameIds {
-		k := [2]string{p.GameIds[i], p.Providers[i]}
+		k := [4]string{p.GameIds[i], p.Providers[i], p.Markets[i], p.Periods[i]}
 		j, ok := newest[k]
 		if !ok {
 			newest[k] = i
@@ -213,21 +234,28 @@ func (r *rowSet) pickLatest() {
 	}
 	l := &r.latest
 	for _, first := range order {
-		i := newest[[2]string{p.GameIds[first], p.Providers[first]}]
+		i := newest[[4]string{p.GameIds[first], p.Providers[first], p.Markets[first], p.Periods[first]}]
 		l.GameIds = append(l.GameIds, p.GameIds[i])
 		l.Providers = append(l.Providers, p.Providers[i])
 		l.ObservedAts = append(l.ObservedAts, p.ObservedAts[i])
 		l.ObservedNs = append(l.ObservedNs, p.ObservedNs[i])
+		l.Markets = append(l.Markets, p.Markets[i])
+		l.Periods = append(l.Periods, p.Periods[i])
 		l.AwaySpreads = append(l.AwaySpreads, p.AwaySpreads[i])
 		l.HomeSpreads = append(l.HomeSpreads, p.HomeSpreads[i])
 		l.AwayOdds = append(l.AwayOdds, p.AwayOdds[i])
 		l.HomeOdds = append(l.HomeOdds, p.HomeOdds[i])
+		l.Lines = append(l.Lines, p.Lines[i])
+		l.DrawOdds = append(l.DrawOdds, p.DrawOdds[i])
+		l.OverOdds = append(l.OverOdds, p.OverOdds[i])
+		l.UnderOdds = append(l.UnderOdds, p.UnderOdds[i])
 		l.Versions = append(l.Versions, p.Versions[i])
 		l.ReceivedAts = append(l.ReceivedAts, p.ReceivedAts[i])
 	}
 }
 
-// newer orders odds of one game and provider as latest_odds does.
+// newer orders odds of one game, provider, market and period as
+// latest_odds does.
 func newer(at time.Time, ns int16, v int64, at2 time.Time, ns2 int16, v2 int64) bool {
 	if !at.Equal(at2) {
 		return at.After(at2)

@@ -343,7 +343,8 @@ func errText(err error) string {
 
 // applyRows runs the set-based writes of r: first the removals of odds
 // (all versions of each removed item), then the inserts of odds rows (one
-// per version) and latest odds, then the games. fresh inserts ticks without
+// per version) and latest odds, then the games, then the market statuses
+// and provider outages. fresh inserts ticks without
 // ON CONFLICT (faster; a row stored already fails it with a unique
 // violation).
 func applyRows(ctx context.Context, q *db.Queries, r *rowSet, fresh bool) error {
@@ -354,7 +355,7 @@ func applyRows(ctx context.Context, q *db.Queries, r *rowSet, fresh bool) error 
 		if err := q.DeleteLatestOddsAt(ctx, db.DeleteLatestOddsAtParams(d)); err != nil {
 			return fmt.Errorf("delete latest odds: %w", err)
 		}
-		if err := q.RestoreLatestOdds(ctx, db.RestoreLatestOddsParams{GameIds: d.GameIds, Providers: d.Providers}); err != nil {
+		if err := q.RestoreLatestOdds(ctx, db.RestoreLatestOddsParams{GameIds: d.GameIds, Providers: d.Providers, Markets: d.Markets, Periods: d.Periods}); err != nil {
 			return fmt.Errorf("restore latest odds: %w", err)
 		}
 	}
@@ -375,6 +376,43 @@ func applyRows(ctx context.Context, q *db.Queries, r *rowSet, fresh bool) error 
 	if len(r.games.GameIds) > 0 {
 		if err := q.UpsertGames(ctx, r.games); err != nil {
 			return fmt.Errorf("upsert %d games: %w", len(r.games.GameIds), err)
+		}
+	}
+	return applyStatusRows(ctx, q, &r.status)
+}
+
+// applyStatusRows writes the market statuses (current, history,
+// settlements, then the settlements their next versions ended) and the
+// provider outages of r.
+func applyStatusRows(ctx context.Context, q *db.Queries, r *statusRows) error {
+	if n := len(r.markets.GameIds); n > 0 {
+		if err := q.UpsertMarkets(ctx, r.markets); err != nil {
+			return fmt.Errorf("upsert %d markets: %w", n, err)
+		}
+	}
+	if n := len(r.history.GameIds); n > 0 {
+		if err := q.InsertMarketHistory(ctx, r.history); err != nil {
+			return fmt.Errorf("insert %d market status versions: %w", n, err)
+		}
+	}
+	if n := len(r.settlements.GameIds); n > 0 {
+		if err := q.InsertSettlements(ctx, r.settlements); err != nil {
+			return fmt.Errorf("insert %d settlements: %w", n, err)
+		}
+	}
+	if n := len(r.ended.GameIds); n > 0 {
+		if err := q.EndSettlements(ctx, r.ended); err != nil {
+			return fmt.Errorf("end settlements of %d markets: %w", n, err)
+		}
+	}
+	if n := len(r.downs.Providers); n > 0 {
+		if err := q.InsertOutageDowns(ctx, r.downs); err != nil {
+			return fmt.Errorf("insert %d provider outages: %w", n, err)
+		}
+	}
+	if n := len(r.ups.Providers); n > 0 {
+		if err := q.UpsertOutageUps(ctx, r.ups); err != nil {
+			return fmt.Errorf("end %d provider outages: %w", n, err)
 		}
 	}
 	return nil

@@ -61,6 +61,47 @@ type LatestOdd struct {
 	Version    int64
 	ReceivedAt time.Time
 	AppliedAt  time.Time
+	Market     string
+	Period     string
+	Line       float64
+	DrawOdds   int32
+	OverOdds   int32
+	UnderOdds  int32
+}
+
+type Market struct {
+	GameID    string
+	Market    string
+	Period    string
+	Status    string
+	Reason    string
+	Note      string
+	Results   []byte
+	Prev      string
+	ChangedBy string
+	ByTrader  bool
+	At        time.Time
+	Version   int64
+	UpdatedAt time.Time
+	DeletedAt *time.Time
+	AppliedAt time.Time
+}
+
+type MarketStatusHistory struct {
+	GameID    string
+	Market    string
+	Period    string
+	Version   int64
+	Status    string
+	Reason    string
+	Note      string
+	Results   []byte
+	Prev      string
+	ChangedBy string
+	ByTrader  bool
+	At        time.Time
+	UpdatedAt time.Time
+	AppliedAt time.Time
 }
 
 type OddsTick struct {
@@ -75,6 +116,12 @@ type OddsTick struct {
 	Version    int64
 	ReceivedAt time.Time
 	AppliedAt  time.Time
+	Market     string
+	Period     string
+	Line       float64
+	DrawOdds   int32
+	OverOdds   int32
+	UnderOdds  int32
 }
 
 type OddsTicksArchive struct {
@@ -89,6 +136,33 @@ type OddsTicksArchive struct {
 	Version    int64
 	ReceivedAt time.Time
 	AppliedAt  time.Time
+}
+
+type ProviderOutage struct {
+	Provider    string
+	DownAt      time.Time
+	DownVersion *int64
+	SilentSince *time.Time
+	DecidedBy   string
+	UpAt        *time.Time
+	Duration    pgtype.Interval
+	AppliedAt   time.Time
+}
+
+type Settlement struct {
+	GameID       string
+	Market       string
+	Period       string
+	Version      int64
+	Kind         string
+	Results      []byte
+	ChangedBy    string
+	ByTrader     bool
+	At           time.Time
+	EndedVersion *int64
+	EndedAt      *time.Time
+	EndedBy      *string
+	AppliedAt    time.Time
 }
 
 type SyncCheckpoint struct {

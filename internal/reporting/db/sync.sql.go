@@ -61,9 +61,12 @@ DELETE FROM latest_odds l
 USING (SELECT unnest($1::text[]) AS game_id,
            unnest($2::text[]) AS provider,
            unnest($3::timestamptz[]) AS observed_at,
-           unnest($4::smallint[]) AS observed_ns) AS d
+           unnest($4::smallint[]) AS observed_ns,
+           unnest($5::text[]) AS market,
+           unnest($6::text[]) AS period) AS d
 WHERE l.game_id = d.game_id AND l.provider = d.provider
   AND l.observed_at = d.observed_at AND l.observed_ns = d.observed_ns
+  AND l.market = d.market AND l.period = d.period
 `
 
 type DeleteLatestOddsAtParams struct {
@@ -71,6 +74,8 @@ type DeleteLatestOddsAtParams struct {
 	Providers   []string
 	ObservedAts []time.Time
 	ObservedNs  []int16
+	Markets     []string
+	Periods     []string
 }
 
 // Deletes latest_odds rows that are exactly the removed ticks.
@@ -80,6 +85,8 @@ func (q *Queries) DeleteLatestOddsAt(ctx context.Context, arg DeleteLatestOddsAt
 		arg.Providers,
 		arg.ObservedAts,
 		arg.ObservedNs,
+		arg.Markets,
+		arg.Periods,
 	)
 	return err
 }
@@ -89,9 +96,12 @@ DELETE FROM odds_ticks o
 USING (SELECT unnest($1::text[]) AS game_id,
            unnest($2::text[]) AS provider,
            unnest($3::timestamptz[]) AS observed_at,
-           unnest($4::smallint[]) AS observed_ns) AS d
+           unnest($4::smallint[]) AS observed_ns,
+           unnest($5::text[]) AS market,
+           unnest($6::text[]) AS period) AS d
 WHERE o.game_id = d.game_id AND o.provider = d.provider
   AND o.observed_at = d.observed_at AND o.observed_ns = d.observed_ns
+  AND o.market = d.market AND o.period = d.period
 `
 
 type DeleteOddsTicksParams struct {
@@ -99,6 +109,8 @@ type DeleteOddsTicksParams struct {
 	Providers   []string
 	ObservedAts []time.Time
 	ObservedNs  []int16
+	Markets     []string
+	Periods     []string
 }
 
 // Deletes ticks a user removed from the feed store (TTL expiries keep
@@ -109,6 +121,8 @@ func (q *Queries) DeleteOddsTicks(ctx context.Context, arg DeleteOddsTicksParams
 		arg.Providers,
 		arg.ObservedAts,
 		arg.ObservedNs,
+		arg.Markets,
+		arg.Periods,
 	)
 	return err
 }
@@ -132,21 +146,27 @@ func (q *Queries) GetCheckpoint(ctx context.Context, arg GetCheckpointParams) (s
 }
 
 const insertNewOddsTicks = `-- name: InsertNewOddsTicks :exec
-INSERT INTO odds_ticks (game_id, provider, observed_at, observed_ns, away_spread, home_spread,
-                        away_odds, home_odds, version, received_at)
-SELECT t.game_id, t.provider, t.observed_at, t.observed_ns, t.away_spread, t.home_spread,
-       t.away_odds, t.home_odds, t.version, t.received_at
+INSERT INTO odds_ticks (game_id, provider, observed_at, observed_ns, market, period, away_spread, home_spread,
+                        away_odds, home_odds, line, draw_odds, over_odds, under_odds, version, received_at)
+SELECT t.game_id, t.provider, t.observed_at, t.observed_ns, t.market, t.period, t.away_spread, t.home_spread,
+       t.away_odds, t.home_odds, t.line, t.draw_odds, t.over_odds, t.under_odds, t.version, t.received_at
 FROM (SELECT unnest($1::text[]) AS game_id,
            unnest($2::text[]) AS provider,
            unnest($3::timestamptz[]) AS observed_at,
            unnest($4::smallint[]) AS observed_ns,
-           unnest($5::float8[]) AS away_spread,
-           unnest($6::float8[]) AS home_spread,
-           unnest($7::integer[]) AS away_odds,
-           unnest($8::integer[]) AS home_odds,
-           unnest($9::bigint[]) AS version,
-           unnest($10::timestamptz[]) AS received_at) AS t
-ORDER BY t.game_id, t.provider, t.observed_at, t.observed_ns, t.version
+           unnest($5::text[]) AS market,
+           unnest($6::text[]) AS period,
+           unnest($7::float8[]) AS away_spread,
+           unnest($8::float8[]) AS home_spread,
+           unnest($9::integer[]) AS away_odds,
+           unnest($10::integer[]) AS home_odds,
+           unnest($11::float8[]) AS line,
+           unnest($12::integer[]) AS draw_odds,
+           unnest($13::integer[]) AS over_odds,
+           unnest($14::integer[]) AS under_odds,
+           unnest($15::bigint[]) AS version,
+           unnest($16::timestamptz[]) AS received_at) AS t
+ORDER BY t.game_id, t.provider, t.observed_at, t.observed_ns, t.market, t.period, t.version
 `
 
 type InsertNewOddsTicksParams struct {
@@ -154,10 +174,16 @@ type InsertNewOddsTicksParams struct {
 	Providers   []string
 	ObservedAts []time.Time
 	ObservedNs  []int16
+	Markets     []string
+	Periods     []string
 	AwaySpreads []float64
 	HomeSpreads []float64
 	AwayOdds    []int32
 	HomeOdds    []int32
+	Lines       []float64
+	DrawOdds    []int32
+	OverOdds    []int32
+	UnderOdds   []int32
 	Versions    []int64
 	ReceivedAts []time.Time
 }
@@ -171,10 +197,16 @@ func (q *Queries) InsertNewOddsTicks(ctx context.Context, arg InsertNewOddsTicks
 		arg.Providers,
 		arg.ObservedAts,
 		arg.ObservedNs,
+		arg.Markets,
+		arg.Periods,
 		arg.AwaySpreads,
 		arg.HomeSpreads,
 		arg.AwayOdds,
 		arg.HomeOdds,
+		arg.Lines,
+		arg.DrawOdds,
+		arg.OverOdds,
+		arg.UnderOdds,
 		arg.Versions,
 		arg.ReceivedAts,
 	)
@@ -182,21 +214,27 @@ func (q *Queries) InsertNewOddsTicks(ctx context.Context, arg InsertNewOddsTicks
 }
 
 const insertOddsTicks = `-- name: InsertOddsTicks :exec
-INSERT INTO odds_ticks (game_id, provider, observed_at, observed_ns, away_spread, home_spread,
-                        away_odds, home_odds, version, received_at)
-SELECT t.game_id, t.provider, t.observed_at, t.observed_ns, t.away_spread, t.home_spread,
-       t.away_odds, t.home_odds, t.version, t.received_at
+INSERT INTO odds_ticks (game_id, provider, observed_at, observed_ns, market, period, away_spread, home_spread,
+                        away_odds, home_odds, line, draw_odds, over_odds, under_odds, version, received_at)
+SELECT t.game_id, t.provider, t.observed_at, t.observed_ns, t.market, t.period, t.away_spread, t.home_spread,
+       t.away_odds, t.home_odds, t.line, t.draw_odds, t.over_odds, t.under_odds, t.version, t.received_at
 FROM (SELECT unnest($1::text[]) AS game_id,
            unnest($2::text[]) AS provider,
            unnest($3::timestamptz[]) AS observed_at,
            unnest($4::smallint[]) AS observed_ns,
-           unnest($5::float8[]) AS away_spread,
-           unnest($6::float8[]) AS home_spread,
-           unnest($7::integer[]) AS away_odds,
-           unnest($8::integer[]) AS home_odds,
-           unnest($9::bigint[]) AS version,
-           unnest($10::timestamptz[]) AS received_at) AS t
-ORDER BY t.game_id, t.provider, t.observed_at, t.observed_ns, t.version
+           unnest($5::text[]) AS market,
+           unnest($6::text[]) AS period,
+           unnest($7::float8[]) AS away_spread,
+           unnest($8::float8[]) AS home_spread,
+           unnest($9::integer[]) AS away_odds,
+           unnest($10::integer[]) AS home_odds,
+           unnest($11::float8[]) AS line,
+           unnest($12::integer[]) AS draw_odds,
+           unnest($13::integer[]) AS over_odds,
+           unnest($14::integer[]) AS under_odds,
+           unnest($15::bigint[]) AS version,
+           unnest($16::timestamptz[]) AS received_at) AS t
+ORDER BY t.game_id, t.provider, t.observed_at, t.observed_ns, t.market, t.period, t.version
 ON CONFLICT DO NOTHING
 `
 
@@ -205,10 +243,16 @@ type InsertOddsTicksParams struct {
 	Providers   []string
 	ObservedAts []time.Time
 	ObservedNs  []int16
+	Markets     []string
+	Periods     []string
 	AwaySpreads []float64
 	HomeSpreads []float64
 	AwayOdds    []int32
 	HomeOdds    []int32
+	Lines       []float64
+	DrawOdds    []int32
+	OverOdds    []int32
+	UnderOdds   []int32
 	Versions    []int64
 	ReceivedAts []time.Time
 }
@@ -224,10 +268,16 @@ func (q *Queries) InsertOddsTicks(ctx context.Context, arg InsertOddsTicksParams
 		arg.Providers,
 		arg.ObservedAts,
 		arg.ObservedNs,
+		arg.Markets,
+		arg.Periods,
 		arg.AwaySpreads,
 		arg.HomeSpreads,
 		arg.AwayOdds,
 		arg.HomeOdds,
+		arg.Lines,
+		arg.DrawOdds,
+		arg.OverOdds,
+		arg.UnderOdds,
 		arg.Versions,
 		arg.ReceivedAts,
 	)
@@ -235,28 +285,37 @@ func (q *Queries) InsertOddsTicks(ctx context.Context, arg InsertOddsTicksParams
 }
 
 const restoreLatestOdds = `-- name: RestoreLatestOdds :exec
-INSERT INTO latest_odds (game_id, provider, observed_at, observed_ns, away_spread, home_spread,
-                         away_odds, home_odds, version, received_at)
-SELECT DISTINCT ON (o.game_id, o.provider)
-       o.game_id, o.provider, o.observed_at, o.observed_ns, o.away_spread, o.home_spread,
-       o.away_odds, o.home_odds, o.version, o.received_at
+INSERT INTO latest_odds (game_id, provider, market, period, observed_at, observed_ns, away_spread, home_spread,
+                         away_odds, home_odds, line, draw_odds, over_odds, under_odds, version, received_at)
+SELECT DISTINCT ON (o.game_id, o.provider, o.market, o.period)
+       o.game_id, o.provider, o.market, o.period, o.observed_at, o.observed_ns, o.away_spread, o.home_spread,
+       o.away_odds, o.home_odds, o.line, o.draw_odds, o.over_odds, o.under_odds, o.version, o.received_at
 FROM odds_ticks o
 JOIN (SELECT unnest($1::text[]) AS game_id,
-           unnest($2::text[]) AS provider) AS d
-  ON o.game_id = d.game_id AND o.provider = d.provider
-ORDER BY o.game_id, o.provider, o.observed_at DESC, o.observed_ns DESC, o.version DESC
-ON CONFLICT (game_id, provider) DO NOTHING
+           unnest($2::text[]) AS provider,
+           unnest($3::text[]) AS market,
+           unnest($4::text[]) AS period) AS d
+  ON o.game_id = d.game_id AND o.provider = d.provider AND o.market = d.market AND o.period = d.period
+ORDER BY o.game_id, o.provider, o.market, o.period, o.observed_at DESC, o.observed_ns DESC, o.version DESC
+ON CONFLICT (game_id, provider, market, period) DO NOTHING
 `
 
 type RestoreLatestOddsParams struct {
 	GameIds   []string
 	Providers []string
+	Markets   []string
+	Periods   []string
 }
 
-// Refills latest_odds of the given games and providers from the newest tick
-// left (after ticks were removed): its highest version.
+// Refills latest_odds of the given games, providers, markets and periods
+// from the newest tick left (after ticks were removed): its highest version.
 func (q *Queries) RestoreLatestOdds(ctx context.Context, arg RestoreLatestOddsParams) error {
-	_, err := q.db.Exec(ctx, restoreLatestOdds, arg.GameIds, arg.Providers)
+	_, err := q.db.Exec(ctx, restoreLatestOdds,
+		arg.GameIds,
+		arg.Providers,
+		arg.Markets,
+		arg.Periods,
+	)
 	return err
 }
 
@@ -372,28 +431,38 @@ func (q *Queries) UpsertGames(ctx context.Context, arg UpsertGamesParams) error 
 }
 
 const upsertLatestOdds = `-- name: UpsertLatestOdds :exec
-INSERT INTO latest_odds (game_id, provider, observed_at, observed_ns, away_spread, home_spread,
-                        away_odds, home_odds, version, received_at)
-SELECT t.game_id, t.provider, t.observed_at, t.observed_ns, t.away_spread, t.home_spread,
-       t.away_odds, t.home_odds, t.version, t.received_at
+INSERT INTO latest_odds (game_id, provider, observed_at, observed_ns, market, period, away_spread, home_spread,
+                        away_odds, home_odds, line, draw_odds, over_odds, under_odds, version, received_at)
+SELECT t.game_id, t.provider, t.observed_at, t.observed_ns, t.market, t.period, t.away_spread, t.home_spread,
+       t.away_odds, t.home_odds, t.line, t.draw_odds, t.over_odds, t.under_odds, t.version, t.received_at
 FROM (SELECT unnest($1::text[]) AS game_id,
            unnest($2::text[]) AS provider,
            unnest($3::timestamptz[]) AS observed_at,
            unnest($4::smallint[]) AS observed_ns,
-           unnest($5::float8[]) AS away_spread,
-           unnest($6::float8[]) AS home_spread,
-           unnest($7::integer[]) AS away_odds,
-           unnest($8::integer[]) AS home_odds,
-           unnest($9::bigint[]) AS version,
-           unnest($10::timestamptz[]) AS received_at) AS t
-ORDER BY t.game_id, t.provider
-ON CONFLICT (game_id, provider) DO UPDATE SET
+           unnest($5::text[]) AS market,
+           unnest($6::text[]) AS period,
+           unnest($7::float8[]) AS away_spread,
+           unnest($8::float8[]) AS home_spread,
+           unnest($9::integer[]) AS away_odds,
+           unnest($10::integer[]) AS home_odds,
+           unnest($11::float8[]) AS line,
+           unnest($12::integer[]) AS draw_odds,
+           unnest($13::integer[]) AS over_odds,
+           unnest($14::integer[]) AS under_odds,
+           unnest($15::bigint[]) AS version,
+           unnest($16::timestamptz[]) AS received_at) AS t
+ORDER BY t.game_id, t.provider, t.market, t.period
+ON CONFLICT (game_id, provider, market, period) DO UPDATE SET
     observed_at = excluded.observed_at,
     observed_ns = excluded.observed_ns,
     away_spread = excluded.away_spread,
     home_spread = excluded.home_spread,
     away_odds   = excluded.away_odds,
     home_odds   = excluded.home_odds,
+    line        = excluded.line,
+    draw_odds   = excluded.draw_odds,
+    over_odds   = excluded.over_odds,
+    under_odds  = excluded.under_odds,
     version     = excluded.version,
     received_at = excluded.received_at,
     applied_at  = now()
@@ -406,16 +475,22 @@ type UpsertLatestOddsParams struct {
 	Providers   []string
 	ObservedAts []time.Time
 	ObservedNs  []int16
+	Markets     []string
+	Periods     []string
 	AwaySpreads []float64
 	HomeSpreads []float64
 	AwayOdds    []int32
 	HomeOdds    []int32
+	Lines       []float64
+	DrawOdds    []int32
+	OverOdds    []int32
+	UnderOdds   []int32
 	Versions    []int64
 	ReceivedAts []time.Time
 }
 
-// Moves latest_odds forward (one row per game and provider in the arrays:
-// the newest of the batch); an older tick never replaces a newer one, and
+// Moves latest_odds forward (one row per game, provider, market and period
+// in the arrays: the newest of the batch); an older tick never replaces a newer one, and
 // of one observation the higher version (a correction) wins: newest is
 // (observed_at, observed_ns, version), compared as a tuple.
 func (q *Queries) UpsertLatestOdds(ctx context.Context, arg UpsertLatestOddsParams) error {
@@ -424,10 +499,16 @@ func (q *Queries) UpsertLatestOdds(ctx context.Context, arg UpsertLatestOddsPara
 		arg.Providers,
 		arg.ObservedAts,
 		arg.ObservedNs,
+		arg.Markets,
+		arg.Periods,
 		arg.AwaySpreads,
 		arg.HomeSpreads,
 		arg.AwayOdds,
 		arg.HomeOdds,
+		arg.Lines,
+		arg.DrawOdds,
+		arg.OverOdds,
+		arg.UnderOdds,
 		arg.Versions,
 		arg.ReceivedAts,
 	)
