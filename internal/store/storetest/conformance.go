@@ -39,6 +39,10 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) store.FeedStore) {
 		{"PutOdds", putOddsCases()},
 		{"LatestOdds", latestOddsCases()},
 		{"ListOdds", listOddsCases()},
+		{"Quotes", quoteCases()},
+		{"Markets", marketCases()},
+		{"Providers", providerCases()},
+		{"Leases", leaseCases()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -139,7 +143,11 @@ func checkOdds(t *testing.T, what string, got, want feed.Odds) {
 
 // oddsID names odds by their key, for messages and sets.
 func oddsID(o feed.Odds) string {
-	return fmt.Sprintf("%s/%s/%s", o.GameID, feed.KeyTime(o.ObservedAt), o.Provider)
+	id := fmt.Sprintf("%s/%s/%s", o.GameID, feed.KeyTime(o.ObservedAt), o.Provider)
+	if !o.IsFullGameSpread() {
+		id += "/" + feed.MarketID(o.Market, o.Period)
+	}
+	return id
 }
 
 // checkOddsList fails the test when got is not exactly want, in order.
