@@ -185,18 +185,21 @@ func (c *client) signal() {
 }
 
 // conflateLocked keeps, of the queued unpinned odds messages, only the
-// newest per game and provider (by observation time, then version: a late
-// odds queued after a newer one goes first); other messages keep their
-// order.
+// newest per game, provider, market and period (by observation time, then
+// version: a late odds queued after a newer one goes first); other
+// messages (market and provider frames among them) keep their order.
 func (c *client) conflateLocked() {
-	type gp struct{ game, provider string }
-	best := make(map[gp]int, 16)
+	type series struct {
+		game string
+		q    quoteKey
+	}
+	best := make(map[series]int, 16)
 	for i := c.head; i < len(c.q); i++ {
 		e := c.q[i]
 		if e.pinned || e.m.od == nil {
 			continue
 		}
-		k := gp{e.m.gameID, e.m.od.Provider}
+		k := series{e.m.gameID, quoteOf(e.m.od)}
 		if j, ok := best[k]; !ok || !c.q[j].m.od.Newer(*e.m.od) {
 			best[k] = i
 		}
@@ -204,7 +207,7 @@ func (c *client) conflateLocked() {
 	keep := c.head
 	for i := c.head; i < len(c.q); i++ {
 		e := c.q[i]
-		if !e.pinned && e.m.od != nil && best[gp{e.m.gameID, e.m.od.Provider}] != i {
+		if !e.pinned && e.m.od != nil && best[series{e.m.gameID, quoteOf(e.m.od)}] != i {
 			c.bytes -= len(e.m.data)
 			c.hub.stats.conflated.Add(1)
 			continue

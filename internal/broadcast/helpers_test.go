@@ -112,7 +112,21 @@ func (e *env) skip() {
 	e.after = seq
 }
 
+// dial connects to url; for an analyst stream (no ?client=) it reads the
+// providers frame every connection starts with.
 func dial(t *testing.T, url string, o *websocket.DialOptions) *websocket.Conn {
+	t.Helper()
+	c := dialRaw(t, url, o)
+	if !strings.Contains(url, "client=") {
+		if f := read(t, c); f.Type != "providers" {
+			t.Fatalf("first frame %+v, want providers", f)
+		}
+	}
+	return c
+}
+
+// dialRaw connects to url and reads nothing.
+func dialRaw(t *testing.T, url string, o *websocket.DialOptions) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -147,6 +161,12 @@ type frame struct {
 	Odds    json.RawMessage `json:"odds"`
 	Game    *feed.Game      `json:"game"`
 	Message string          `json:"message"`
+	// Markets of a snapshot; Market of a market frame.
+	Markets []feed.MarketStatus `json:"markets"`
+	Market  *feed.MarketStatus  `json:"market"`
+	// Providers of the providers frame; Provider of a provider frame.
+	Providers []feed.ProviderStatus `json:"providers"`
+	Provider  *feed.ProviderStatus  `json:"provider"`
 	// Missed and Truncated answer a sinceTime.
 	Missed    []feed.Odds `json:"missed"`
 	Truncated bool        `json:"truncated"`

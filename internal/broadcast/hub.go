@@ -19,7 +19,8 @@ type Options struct {
 	// AcceptOptions.OriginPatterns); empty allows same-origin only.
 	OriginPatterns []string
 	// QueueBytes is a client's soft queue bound: past it, its queued odds
-	// messages are conflated to the newest per game. Default 256 KiB.
+	// messages are conflated to the newest per game, provider, market and
+	// period. Default 256 KiB.
 	QueueBytes int
 	// HardQueueBytes is the hard bound: past it the client is closed with
 	// StatusPolicyViolation and ReasonTooSlow. Default 1 MiB.
@@ -92,11 +93,19 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Snapshotter gives the latest odds of a game the hub has not seen odds of;
-// the feed store implements it.
+// Snapshotter gives what the hub has not seen on the change stream (it
+// starts at the stream's tip): a game's current quotes and market statuses,
+// and every provider's liveness. The feed store implements it.
 type Snapshotter interface {
-	// LatestOddsByProvider returns the newest odds of each provider of a game.
-	LatestOddsByProvider(ctx context.Context, gameID string) ([]feed.Odds, error)
+	// LatestQuotes returns the newest quote of each provider, market and
+	// period of a game (store.FeedStore.LatestQuotes).
+	LatestQuotes(ctx context.Context, gameID string) ([]feed.Odds, error)
+	// Markets returns the statuses of a game's markets
+	// (store.MarketStore.Markets).
+	Markets(ctx context.Context, gameID string) ([]feed.MarketStatus, error)
+	// Providers returns every provider's liveness
+	// (store.ProviderStore.Providers).
+	Providers(ctx context.Context) ([]feed.ProviderStatus, error)
 }
 
 // Stats are the hub's counters since New.
@@ -106,7 +115,8 @@ type Stats struct {
 	// Sent is the number of frames written to clients.
 	Sent uint64
 	// Conflated is the number of queued odds messages replaced by a newer
-	// one of the same game and provider for a client under pressure.
+	// one of the same game, provider, market and period for a client under
+	// pressure.
 	Conflated uint64
 	// Dropped is the number of queued messages discarded because their
 	// client was closed.
@@ -139,6 +149,14 @@ type Hub struct {
 	watches map[string]map[*oddsWatch]struct{}
 	// owners counts connections and topics per principal (limits.go).
 	owners map[string]*owner
+	// providers is every provider's newest liveness (by version), provSeq
+	// the provider sequence (one per provider frame sent), provMsg the
+	// providers frame of the current state (nil: to encode again), and
+	// provSeeded whether the Snapshotter's providers were merged (status.go).
+	providers  map[string]feed.ProviderStatus
+	provSeq    uint64
+	provMsg    *message
+	provSeeded bool
 	// seqFloor is the highest seq of a dropped game: a game (re)created
 	// after it starts there, so a seq never repeats within the epoch
 	// (prune.go). lastSweep is when idle games were last looked for.
@@ -160,13 +178,14 @@ func New(s Snapshotter, o Options) *Hub {
 	hist, _ := s.(Historian)
 	return &Hub{
 		snap: s, hist: hist, o: o, log: o.Logger,
-		watches: map[string]map[*oddsWatch]struct{}{},
-		owners:  map[string]*owner{},
-		clock:   monoNow,
-		epoch:   rand.Text()[:16],
-		games:   map[string]*gameState{},
-		index:   map[topic]map[*client]struct{}{},
-		clients: map[*client]struct{}{},
+		watches:   map[string]map[*oddsWatch]struct{}{},
+		owners:    map[string]*owner{},
+		providers: map[string]feed.ProviderStatus{},
+		clock:     monoNow,
+		epoch:     rand.Text()[:16],
+		games:     map[string]*gameState{},
+		index:     map[topic]map[*client]struct{}{},
+		clients:   map[*client]struct{}{},
 	}
 }
 
@@ -176,13 +195,17 @@ func (h *Hub) Epoch() string { return h.epoch }
 
 // Publish fans one admitted change out to the interested clients. It never
 // blocks on a client. A REMOVE (a TTL expiry included) reaches no client;
-// it only drops a removed odds from the game's current prices.
+// it only drops a removed odds from the game's current prices. A lease
+// change (no images) reaches no client either.
 //
 // Every odds change is pushed, whatever order the stream delivers it in:
-// one older than the newest the hub has for its game and provider is
-// marked late (it does not become the current price), a version after the
-// first is marked a correction. Duplicates are the tailer's Guard's to drop
-// (the changes reaching Publish are admitted ones).
+// one older than the newest the hub has for its game, provider, market and
+// period (its feed.Odds.QuoteID) is marked late (it does not become the
+// current price), a version after the first is marked a correction. Every
+// market status change is pushed too, with its game's next seq; a
+// provider's liveness goes to every connection (status.go). Duplicates are
+// the tailer's Guard's to drop (the changes reaching Publish are admitted
+// ones).
 func (h *Hub) Publish(c feed.Change) {
 	if c.Kind == feed.ChangeRemove {
 		if c.OldOdds != nil {
@@ -195,6 +218,10 @@ func (h *Hub) Publish(c feed.Change) {
 		h.publishOdds(*c.NewOdds)
 	case c.NewGame != nil:
 		h.publishGame(*c.NewGame)
+	case c.NewMarket != nil:
+		h.publishMarket(*c.NewMarket)
+	case c.NewProvider != nil:
+		h.publishProvider(*c.NewProvider)
 	}
 }
 
@@ -206,11 +233,11 @@ func (h *Hub) publishOdds(o feed.Odds) {
 	}
 	now := h.clock()
 	gs := h.gameLocked(o.GameID, now)
-	cur, had := gs.latest[o.Provider]
+	cur, had := gs.latest[quoteOf(&o)]
 	late := had && cur.Newer(o)
 	m, err := h.oddsMessage(&o, gs.seq+1, late)
 	var ref *message
-	if err == nil && h.refClients > 0 {
+	if err == nil && h.refClients > 0 && o.IsFullGameSpread() { // the reference knows no other market
 		ref, err = referenceMessage(&o)
 	}
 	if err != nil {
@@ -230,9 +257,9 @@ func (h *Hub) publishOdds(o feed.Odds) {
 }
 
 // forgetOdds drops o from its game's current prices when it is its
-// provider's current one (it expired or was removed): snapshots no longer
+// series' current one (it expired or was removed): snapshots no longer
 // carry it, and the next game:<id> subscription reads the game's current
-// prices from the store again (the provider's next newest, if any). Clients
+// prices from the store again (the series' next newest, if any). Clients
 // are not sent anything: a removal is not an odds.
 func (h *Hub) forgetOdds(o feed.Odds) {
 	h.mu.Lock()
@@ -241,9 +268,10 @@ func (h *Hub) forgetOdds(o feed.Odds) {
 	if gs == nil {
 		return
 	}
-	if cur, ok := gs.latest[o.Provider]; ok && keyOf(&cur) == keyOf(&o) {
-		delete(gs.latest, o.Provider)
-		delete(gs.unpublished, o.Provider)
+	k := quoteOf(&o)
+	if cur, ok := gs.latest[k]; ok && keyOf(&cur) == keyOf(&o) {
+		delete(gs.latest, k)
+		delete(gs.unpublished, k)
 		gs.seeded = false
 	}
 }
@@ -291,7 +319,9 @@ func (h *Hub) gameLocked(id string, now int64) *gameState {
 }
 
 // fanoutLocked enqueues m (or ref, for reference clients) once to every
-// client subscribed to all, the game's sport or the game.
+// client subscribed to all, the game's sport or the game. A client that
+// already has m's odds or market status (skipLocked) gets a "seen" frame of
+// its seq instead.
 func (h *Hub) fanoutLocked(gs *gameState, id string, m, ref *message) {
 	h.pubStamp++
 	stamp := h.pubStamp
@@ -305,7 +335,7 @@ func (h *Hub) fanoutLocked(gs *gameState, id string, m, ref *message) {
 			c.stamp = stamp
 			switch {
 			case !c.ref:
-				if c.skip != nil && m.od != nil && c.skipLocked(m.od, &now) {
+				if c.skip != nil && c.skipLocked(m, &now) {
 					if seen == nil {
 						seen = h.seenMessage(m)
 					}
@@ -348,6 +378,10 @@ func (h *Hub) register(c *client) bool {
 		return false
 	}
 	h.clients[c] = struct{}{}
+	if !c.ref {
+		// Before any other frame: every provider's liveness.
+		c.enqueuePinned([]*message{h.providersMessageLocked()})
+	}
 	if !h.watching {
 		h.watching = true
 		go h.watchWrites()

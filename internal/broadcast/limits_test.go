@@ -20,16 +20,28 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/store"
 )
 
-// fakeStore is a Snapshotter and Historian that counts its reads: every
-// game has one odds as its latest and `missed` odds in its history.
+// fakeStore is a Snapshotter and Historian that counts its reads of games:
+// every game has one odds as its latest, one market status and `missed`
+// odds in its history. Providers (read on connection, not by a subscribe)
+// are counted apart.
 type fakeStore struct {
-	reads  atomic.Int64
-	missed int
+	reads, providerReads atomic.Int64
+	missed               int
 }
 
-func (s *fakeStore) LatestOddsByProvider(_ context.Context, id string) ([]feed.Odds, error) {
+func (s *fakeStore) LatestQuotes(_ context.Context, id string) ([]feed.Odds, error) {
 	s.reads.Add(1)
 	return []feed.Odds{odds(id, "p", 0)}, nil
+}
+
+func (s *fakeStore) Markets(_ context.Context, id string) ([]feed.MarketStatus, error) {
+	s.reads.Add(1)
+	return []feed.MarketStatus{{GameID: id, Market: feed.MarketSpread, Period: feed.PeriodFull, State: feed.MarketOpen, At: t0, Version: 1}}, nil
+}
+
+func (s *fakeStore) Providers(context.Context) ([]feed.ProviderStatus, error) {
+	s.providerReads.Add(1)
+	return []feed.ProviderStatus{{Provider: "p", State: feed.ProviderUp, LastHeard: t0, Version: 1}}, nil
 }
 
 func (s *fakeStore) ListOdds(_ context.Context, r store.OddsRange) (store.OddsPage, error) {
@@ -131,7 +143,8 @@ func TestTopicLimitBeforeStoreWork(t *testing.T) {
 }
 
 // TestSubscribeStoreReadsBounded: one subscribe reads the store at most
-// MaxRequestReads times; the games past that get a truncated snapshot.
+// MaxRequestReads times (two reads a game: its quotes and its markets);
+// the games past that get a truncated snapshot.
 func TestSubscribeStoreReadsBounded(t *testing.T) {
 	st := &fakeStore{}
 	url := serveAs(t, New(st, Options{}))
@@ -146,16 +159,18 @@ func TestSubscribeStoreReadsBounded(t *testing.T) {
 		}
 		if f.Truncated {
 			truncated++
-			if len(f.snapshot(t)) != 0 {
-				t.Errorf("%s: a truncated snapshot of a game not read has odds", f.GameID)
+			if len(f.snapshot(t)) != 0 || len(f.Markets) != 0 {
+				t.Errorf("%s: a truncated snapshot of a game not read has odds or markets", f.GameID)
 			}
+		} else if len(f.snapshot(t)) != 1 || len(f.Markets) != 1 {
+			t.Errorf("%s: a snapshot read from the store: %d odds, %d markets; want 1 and 1", f.GameID, len(f.snapshot(t)), len(f.Markets))
 		}
 	}
 	if n := st.reads.Load(); n > reads {
 		t.Errorf("one subscribe read the store %d times, want at most %d", n, reads)
 	}
-	if truncated != games-reads {
-		t.Errorf("%d truncated snapshots, want %d", truncated, games-reads)
+	if truncated != games-reads/2 {
+		t.Errorf("%d truncated snapshots, want %d", truncated, games-reads/2)
 	}
 }
 

@@ -15,10 +15,13 @@ type message struct {
 	gameID string
 	seq    uint64
 	// od is the odds a published odds message carries (nil otherwise).
-	// Conflation keeps, of the queued odds messages of one game and
-	// provider, the one with the newest od; resuming clients skip live
-	// copies of odds already sent as missed.
+	// Conflation keeps, of the queued odds messages of one game, provider,
+	// market and period, the one with the newest od; resuming clients skip
+	// live copies of odds already sent as missed.
 	od *feed.Odds
+	// ms is the market status a market message carries (nil otherwise):
+	// a client whose snapshot had it skips its live copy.
+	ms *feed.MarketStatus
 }
 
 // Wire forms of the server's messages (see the package doc).
@@ -29,8 +32,9 @@ type (
 		GameID string     `json:"gameId"`
 		Seq    uint64     `json:"seq"`
 		Odds   *feed.Odds `json:"odds"`
-		// Late: older than the newest odds of its game and provider the hub
-		// already had; it does not replace the current price.
+		// Late: older than the newest odds of its game, provider, market
+		// and period the hub already had; it does not replace the current
+		// price.
 		Late bool `json:"late,omitempty"`
 		// Correction: a later version of an odds already stored for the same
 		// (game, provider, observedAt); it replaces that version.
@@ -43,6 +47,31 @@ type (
 		Seq    uint64     `json:"seq"`
 		Game   *feed.Game `json:"game"`
 	}
+	// marketFrame is a change of a market's status; it takes the next seq
+	// of its game.
+	marketFrame struct {
+		Type   string             `json:"type"`
+		Epoch  string             `json:"epoch"`
+		GameID string             `json:"gameId"`
+		Seq    uint64             `json:"seq"`
+		Market *feed.MarketStatus `json:"market"`
+	}
+	// providerFrame is a change of a provider's liveness, sent to every
+	// connection; seq is the hub's provider sequence.
+	providerFrame struct {
+		Type     string               `json:"type"`
+		Epoch    string               `json:"epoch"`
+		Seq      uint64               `json:"seq"`
+		Provider *feed.ProviderStatus `json:"provider"`
+	}
+	// providersFrame is every provider's liveness, the first frame of a
+	// connection; seq is the provider sequence it is current to.
+	providersFrame struct {
+		Type      string                `json:"type"`
+		Epoch     string                `json:"epoch"`
+		Seq       uint64                `json:"seq"`
+		Providers []feed.ProviderStatus `json:"providers"`
+	}
 	snapshotFrame struct {
 		Type   string      `json:"type"`
 		Epoch  string      `json:"epoch"`
@@ -50,7 +79,9 @@ type (
 		Seq    uint64      `json:"seq"`
 		Reset  bool        `json:"reset,omitempty"`
 		Odds   []feed.Odds `json:"odds"`
-		Game   *feed.Game  `json:"game,omitempty"`
+		// Markets are the statuses of the game's markets.
+		Markets []feed.MarketStatus `json:"markets"`
+		Game    *feed.Game          `json:"game,omitempty"`
 		// Missed and Truncated answer a sinceTime (see the package doc).
 		Missed    []feed.Odds `json:"missed,omitempty"`
 		Truncated bool        `json:"truncated,omitempty"`
@@ -98,7 +129,7 @@ func (h *Hub) oddsMessage(o *feed.Odds, seq uint64, late bool) (*message, error)
 	return &message{data: b, gameID: o.GameID, seq: seq, od: o}, err
 }
 
-// seenMessage is the "seen" frame of odds message m.
+// seenMessage is the "seen" frame of odds or market message m.
 func (h *Hub) seenMessage(m *message) *message {
 	b, _ := encode(seenFrame{Type: "seen", Epoch: h.epoch, GameID: m.gameID, Seq: m.seq}) // strings and a number always encode
 	return &message{data: b, gameID: m.gameID, seq: m.seq}
@@ -107,6 +138,21 @@ func (h *Hub) seenMessage(m *message) *message {
 func (h *Hub) gameMessage(g *feed.Game, seq uint64) (*message, error) {
 	b, err := encode(gameFrame{Type: "game", Epoch: h.epoch, GameID: g.ID, Seq: seq, Game: g})
 	return &message{data: b, gameID: g.ID, seq: seq}, err
+}
+
+func (h *Hub) marketMessage(s *feed.MarketStatus, seq uint64) (*message, error) {
+	b, err := encode(marketFrame{Type: "market", Epoch: h.epoch, GameID: s.GameID, Seq: seq, Market: s})
+	return &message{data: b, gameID: s.GameID, seq: seq, ms: s}, err
+}
+
+func (h *Hub) providerMessage(s *feed.ProviderStatus, seq uint64) (*message, error) {
+	b, err := encode(providerFrame{Type: "provider", Epoch: h.epoch, Seq: seq, Provider: s})
+	return &message{data: b}, err
+}
+
+func (h *Hub) providersMessage(ps []feed.ProviderStatus, seq uint64) (*message, error) {
+	b, err := encode(providersFrame{Type: "providers", Epoch: h.epoch, Seq: seq, Providers: ps})
+	return &message{data: b}, err
 }
 
 // referenceMessage is o as the AWS reference's StreamConsumer pushed it.

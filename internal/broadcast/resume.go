@@ -45,15 +45,37 @@ type Historian interface {
 // seq stays dense.
 // Odds seen in the watch were published already and need no such entry.
 
-// oddsKey identifies one version of one odds of a game: odds are keyed by
-// observation time and provider, and a correction is a later version.
-type oddsKey struct {
+// itemKey identifies one version of one item of a game: odds are keyed by
+// provider, market, period and observation time, and a correction is a
+// later version; a market status by its market and period (no provider,
+// no time) and its version.
+type itemKey struct {
 	provider string
+	market   feed.Market
+	period   feed.Period
 	at       int64 // ObservedAt, Unix nanoseconds
 	version  int64
 }
 
-func keyOf(o *feed.Odds) oddsKey { return oddsKey{o.Provider, o.ObservedAt.UnixNano(), o.Version} }
+func keyOf(o *feed.Odds) itemKey {
+	return itemKey{o.Provider, o.Market.Or(), o.Period.Or(), o.ObservedAt.UnixNano(), o.Version}
+}
+
+func statusKeyOf(s *feed.MarketStatus) itemKey {
+	return itemKey{market: s.Market.Or(), period: s.Period.Or(), version: s.Version}
+}
+
+// key is the itemKey of the odds or market status m carries; ok is false
+// for other messages.
+func (m *message) key() (k itemKey, ok bool) {
+	switch {
+	case m.od != nil:
+		return keyOf(m.od), true
+	case m.ms != nil:
+		return statusKeyOf(m.ms), true
+	}
+	return itemKey{}, false
+}
 
 // oddsWatch collects the odds of a game published while a subscriber reads
 // what it missed. Guarded by Hub.mu.
@@ -83,7 +105,7 @@ type resume struct {
 // skipSet is the keys of odds a client got as missed and must not get again
 // live, until a deadline.
 type skipSet struct {
-	keys  map[oddsKey]struct{}
+	keys  map[itemKey]struct{}
 	until time.Time
 }
 
@@ -149,14 +171,14 @@ func (h *Hub) unwatchLocked(r *resume) {
 	}
 }
 
-// readMissed reads from the store the odds of game id observed after
-// `after`: at most MissedLimit, the newest ones, returned oldest first;
+// readMissed reads from the store the odds (quotes of every market and
+// period) of game id observed after `after`: at most MissedLimit, the newest ones, returned oldest first;
 // more is true when there were more, or b ran out of reads first.
 func (h *Hub) readMissed(ctx context.Context, id string, after time.Time, b *budget) (odds []feed.Odds, more bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, h.o.WriteTimeout)
 	defer cancel()
 	limit := h.o.MissedLimit
-	r := store.OddsRange{GameID: id, From: after} // From is inclusive
+	r := store.OddsRange{GameID: id, From: after, AllMarkets: true} // From is inclusive
 	for {
 		if !b.read() {
 			more = true
@@ -189,8 +211,8 @@ func (h *Hub) readMissed(ctx context.Context, id string, after time.Time, b *bud
 // the missed odds of a snapshot, oldest first, and returns the keys to
 // withhold live from its client when it is sent (addSkipLocked). truncated
 // is true when missed is not complete.
-func (h *Hub) missedLocked(r *resume) (missed []feed.Odds, truncated bool, skip map[oddsKey]struct{}) {
-	published := make(map[oddsKey]struct{}, len(r.watch.odds))
+func (h *Hub) missedLocked(r *resume) (missed []feed.Odds, truncated bool, skip map[itemKey]struct{}) {
+	published := make(map[itemKey]struct{}, len(r.watch.odds))
 	missed = make([]feed.Odds, 0, len(r.odds)+len(r.watch.odds))
 	for _, o := range r.watch.odds {
 		k := keyOf(&o)
@@ -206,7 +228,8 @@ func (h *Hub) missedLocked(r *resume) (missed []feed.Odds, truncated bool, skip 
 		}
 	}
 	slices.SortFunc(missed, func(a, b feed.Odds) int {
-		return cmp.Or(a.ObservedAt.Compare(b.ObservedAt), cmp.Compare(a.Provider, b.Provider))
+		return cmp.Or(a.ObservedAt.Compare(b.ObservedAt), cmp.Compare(a.Provider, b.Provider),
+			cmp.Compare(a.Market.Or(), b.Market.Or()), cmp.Compare(a.Period.Or(), b.Period.Or()))
 	})
 	truncated = r.more || r.watch.over || r.err != nil
 	if n := h.o.MissedLimit; len(missed) > n {
@@ -218,7 +241,7 @@ func (h *Hub) missedLocked(r *resume) (missed []feed.Odds, truncated bool, skip 
 			continue
 		}
 		if skip == nil {
-			skip = make(map[oddsKey]struct{}, len(missed)-i)
+			skip = make(map[itemKey]struct{}, len(missed)-i)
 		}
 		skip[k] = struct{}{}
 	}
@@ -227,7 +250,7 @@ func (h *Hub) missedLocked(r *resume) (missed []feed.Odds, truncated bool, skip 
 
 // addSkipLocked records keys of game id to withhold from c until `until`,
 // and forgets expired sets.
-func (c *client) addSkipLocked(id string, keys map[oddsKey]struct{}, until time.Time) {
+func (c *client) addSkipLocked(id string, keys map[itemKey]struct{}, until time.Time) {
 	now := time.Now()
 	for g, s := range c.skip {
 		if now.After(s.until) {
@@ -247,23 +270,27 @@ func (c *client) addSkipLocked(id string, keys map[oddsKey]struct{}, until time.
 	c.skip[id] = &skipSet{keys: keys, until: until}
 }
 
-// skipLocked reports whether live odds o was already sent to c as missed,
+// skipLocked reports whether the odds or market status of live message m
+// was already sent to c (as missed, or in a snapshot read from the store),
 // and forgets it. *now is read from the clock on first use.
-func (c *client) skipLocked(o *feed.Odds, now *time.Time) bool {
-	s := c.skip[o.GameID]
+func (c *client) skipLocked(m *message, now *time.Time) bool {
+	s := c.skip[m.gameID]
 	if s == nil {
+		return false
+	}
+	k, keyed := m.key()
+	if !keyed {
 		return false
 	}
 	if now.IsZero() {
 		*now = time.Now()
 	}
-	k := keyOf(o)
 	_, ok := s.keys[k]
 	if ok {
 		delete(s.keys, k)
 	}
 	if len(s.keys) == 0 || now.After(s.until) {
-		delete(c.skip, o.GameID)
+		delete(c.skip, m.gameID)
 		if len(c.skip) == 0 {
 			c.skip = nil
 		}

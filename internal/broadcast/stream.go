@@ -44,6 +44,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(maxRequestBytes)
 	c := newClient(h, newWSTransport(conn), ref)
 	c.own, c.session = own, p.Session
+	if !ref {
+		h.seedProviders(context.Background()) // bounded by WriteTimeout
+	}
 	if !h.register(c) {
 		_ = conn.Close(websocket.StatusGoingAway, ReasonShutdown)
 		return

@@ -14,9 +14,17 @@ const subscribeAttempts = 3
 
 // prepared is what prepare read from the store for one subscribe.
 type prepared struct {
-	fetched map[string][]feed.Odds // latest odds of games the hub had no snapshot of
-	unread  map[string]bool        // games that needed that read but did not get it
+	fetched map[string]*fetched // games the hub had no snapshot of
+	unread  map[string]bool     // games that needed those reads but did not get them all
 	resumes map[string]*resume
+}
+
+// fetched is what the Snapshotter gave of one game: its latest quotes and
+// its markets' statuses; complete when both reads were made.
+type fetched struct {
+	odds     []feed.Odds
+	markets  []feed.MarketStatus
+	complete bool
 }
 
 // subscribe adds topics to c and queues, for every game they newly cover,
@@ -41,9 +49,10 @@ func (h *Hub) subscribe(ctx context.Context, c *client, topics []topic, req *req
 	}
 }
 
-// prepare reads, without holding the lock, the latest odds of the games
-// asked for that the hub has no snapshot of, and the odds missed since
-// req.SinceTime of the games whose since cannot be replayed, within b.
+// prepare reads, without holding the lock, the latest quotes and the
+// market statuses of the games asked for that the hub has no snapshot of
+// (two reads a game), and the odds missed since req.SinceTime of the games
+// whose since cannot be replayed, within b.
 func (h *Hub) prepare(ctx context.Context, c *client, topics []topic, req *request, b *budget) *prepared {
 	var need []string
 	h.mu.Lock()
@@ -68,24 +77,18 @@ func (h *Hub) prepare(ctx context.Context, c *client, topics []topic, req *reque
 			}
 		}
 	}
-	p := &prepared{fetched: make(map[string][]feed.Odds, len(need)), unread: map[string]bool{}}
+	p := &prepared{fetched: make(map[string]*fetched, len(need)), unread: map[string]bool{}}
 	p.resumes = h.planResumesLocked(c, topics, req)
 	h.mu.Unlock()
 	if h.snap != nil && !c.ref {
 		for _, id := range need {
-			if !b.read() {
-				p.unread[id] = true
-				continue
+			f := h.fetch(ctx, id, b)
+			if f != nil {
+				p.fetched[id] = f
 			}
-			sctx, cancel := context.WithTimeout(ctx, h.o.WriteTimeout)
-			odds, err := h.snap.LatestOddsByProvider(sctx, id)
-			cancel()
-			if err != nil {
-				h.log.Warn("broadcast snapshot failed", "game", id, "err", err)
+			if f == nil || !f.complete {
 				p.unread[id] = true
-				continue
 			}
-			p.fetched[id] = odds
 		}
 	}
 	ids := make([]string, 0, len(p.resumes))
@@ -103,6 +106,33 @@ func (h *Hub) prepare(ctx context.Context, c *client, topics []topic, req *reque
 	return p
 }
 
+// fetch reads a game's latest quotes and market statuses, one read of b
+// each; nil when neither was read.
+func (h *Hub) fetch(ctx context.Context, id string, b *budget) *fetched {
+	ctx, cancel := context.WithTimeout(ctx, h.o.WriteTimeout)
+	defer cancel()
+	f := &fetched{}
+	if !b.read() {
+		return nil
+	}
+	odds, err := h.snap.LatestQuotes(ctx, id)
+	if err != nil {
+		h.log.Warn("broadcast snapshot failed", "game", id, "err", err)
+		return nil
+	}
+	f.odds = odds
+	if !b.read() {
+		return f
+	}
+	markets, err := h.snap.Markets(ctx, id)
+	if err != nil {
+		h.log.Warn("broadcast snapshot of markets failed", "game", id, "err", err)
+		return f
+	}
+	f.markets, f.complete = markets, true
+	return f
+}
+
 // apply subscribes c under the lock and queues its snapshots and replays.
 // It returns false, having changed nothing but the seeded snapshots, when
 // retry is set and a game to resume from sinceTime has no store read
@@ -117,8 +147,8 @@ func (h *Hub) apply(c *client, topics []topic, req *request, p *prepared, b *bud
 	if h.closed {
 		return true
 	}
-	for id, odds := range p.fetched {
-		h.seedLocked(id, odds)
+	for id, f := range p.fetched {
+		h.seedLocked(id, f)
 	}
 	added := c.addedLocked(topics)
 	if msg := h.checkTopicsLocked(c, added); msg != "" { // another stream of its principal subscribed meanwhile
@@ -148,7 +178,8 @@ func (h *Hub) apply(c *client, topics []topic, req *request, p *prepared, b *bud
 }
 
 // framesLocked returns what c gets for game id newly covered: the replay
-// of its since, or a snapshot (with the missed odds of its sinceTime).
+// of its since, or a snapshot (its latest quotes and market statuses, with
+// the missed odds of its sinceTime).
 // Past b's bytes, a replay or missed odds give way to a snapshot of the
 // current odds with "truncated":true.
 func (h *Hub) framesLocked(c *client, id string, req *request, p *prepared, b *budget) []*message {
@@ -169,11 +200,11 @@ func (h *Hub) framesLocked(c *client, id string, req *request, p *prepared, b *b
 	_, hasSince := req.Since[id]
 	_, hasTime := req.SinceTime[id]
 	f := snapshotFrame{Type: "snapshot", Epoch: h.epoch, GameID: id, Seq: h.seqFloor, Reset: hasSince || hasTime,
-		Odds: []feed.Odds{}, Truncated: over || p.unread[id]}
-	var skip, missedSkip map[oddsKey]struct{}
+		Odds: []feed.Odds{}, Markets: []feed.MarketStatus{}, Truncated: over || p.unread[id]}
+	var skip, missedSkip map[itemKey]struct{}
 	if gs != nil {
-		f.Seq, f.Odds, f.Game = gs.seq, gs.snapshot(), gs.game
-		skip = gs.unpublishedIn(f.Odds)
+		f.Seq, f.Odds, f.Markets, f.Game = gs.seq, gs.snapshot(), gs.marketList(), gs.game
+		skip = gs.unpublishedIn(f.Odds, f.Markets)
 	}
 	if r := p.resumes[id]; r != nil {
 		var trunc bool
@@ -193,7 +224,7 @@ func (h *Hub) framesLocked(c *client, id string, req *request, p *prepared, b *b
 	}
 	b.bytes = max(0, b.bytes-len(data))
 	until := time.Now().Add(h.o.DedupeWindow)
-	for _, keys := range []map[oddsKey]struct{}{skip, missedSkip} {
+	for _, keys := range []map[itemKey]struct{}{skip, missedSkip} {
 		if keys != nil {
 			c.addSkipLocked(id, keys, until)
 		}
@@ -201,19 +232,23 @@ func (h *Hub) framesLocked(c *client, id string, req *request, p *prepared, b *b
 	return []*message{{data: data, gameID: id, seq: f.Seq}}
 }
 
-// seedLocked merges a game's latest odds read from the Snapshotter.
-func (h *Hub) seedLocked(id string, odds []feed.Odds) {
+// seedLocked merges a game's latest quotes and market statuses read from
+// the Snapshotter; the game is seeded when both were read.
+func (h *Hub) seedLocked(id string, f *fetched) {
 	gs := h.games[id]
 	if gs == nil {
-		if len(odds) == 0 {
+		if len(f.odds) == 0 && len(f.markets) == 0 {
 			return // nothing known: keep no state for arbitrary ids
 		}
 		gs = h.gameLocked(id, h.clock())
 	}
-	for _, o := range odds {
+	for _, o := range f.odds {
 		gs.seed(o)
 	}
-	gs.seeded = true
+	for _, s := range f.markets {
+		gs.seedMarket(s)
+	}
+	gs.seeded = gs.seeded || f.complete
 }
 
 // newlyCoveredLocked lists, sorted, the games the added topics cover that
