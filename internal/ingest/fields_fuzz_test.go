@@ -19,6 +19,11 @@ var itemSeeds = []string{
 	`{"gameId":"g1","away":"3","home":"-3.5","awayOdds":"-110","homeOdds":"-110","date":1637440215,"isOpen":"false"}`,
 	`{"gameId":5,"observedAt":{},"awaySpread":true,"homeSpread":"NaN","awayOdds":-110.5,"homeOdds":[1],"date":"x"}`,
 	`{"awayOdds":1e400,"homeOdds":"1e999","away":null,"AWAYODDS":"0x10","type":"","summary":7}`,
+	`{"gameId":"g1","observedAt":"2026-11-23T17:31:02Z","market":"three_way","oddsFormat":"decimal","homeOdds":2.2,"drawOdds":"3.3","awayOdds":3.5}`,
+	`{"gameId":"g1","observedAt":"2026-11-23T17:31:02Z","market":"total","period":"1h","line":2.5,"overOdds":-110,"underOdds":-110}`,
+	`{"gameId":"g1","observedAt":"2026-11-23T17:31:02Z","market":"moneyline","period":"full","awayOdds":150,"homeOdds":-170,"drawOdds":0}`,
+	`{"gameId":"g1","observedAt":"2026-11-23T17:31:02Z","market":"spread","oddsFormat":"american","awaySpread":1,"homeSpread":-1,"awayOdds":-110,"homeOdds":-110,"line":0}`,
+	`{"market":7,"period":[],"oddsFormat":"decimal","line":"NaN","drawOdds":1,"overOdds":1e309,"underOdds":0.5}`,
 	`null`, `[]`, `"x"`, `5`, `{}`,
 }
 

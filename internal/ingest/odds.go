@@ -126,7 +126,8 @@ func (c *checker) marketQuote(o *feed.Odds, in oddsIn) {
 			c.fail("oddsFormat", "must be american or decimal")
 		}
 	}
-	known := o.Market.Valid() // an unknown market requires nothing: its one error says it all
+	// An unknown (or unreadable) market requires nothing: its one error says it all.
+	known := o.Market.Valid() && in.Market.bad == ""
 	uses := func(out feed.Outcome) bool { return known && o.Market.HasOutcome(out) }
 	spread, total := known && o.Market.Or() == feed.MarketSpread, known && o.Market.Or() == feed.MarketTotal
 	o.AwaySpread = c.number("awaySpread", in.AwaySpread, spread)
