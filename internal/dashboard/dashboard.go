@@ -66,6 +66,10 @@ type Options struct {
 	// the session's live streams with it (broadcast.Hub.CloseSession). It
 	// must not block for long; it is never called with the table locked.
 	OnSessionEnd func(sessionID string)
+	// Trader suspends and re-opens markets for traders and admins
+	// (internal/trading.Desk); nil: the board offers no trading and the
+	// trader routes answer 503.
+	Trader Trader
 }
 
 // Dashboard serves the dashboard's pages and sessions.
@@ -129,6 +133,9 @@ func New(o Options) *Dashboard {
 //	                                            throttled, 503 when busy or
 //	                                            the session table is full)
 //	POST /signout                               ends the session
+//	POST /games/{id}/suspend, /games/{id}/resume
+//	                                            a trader's action (JSON, CSRF
+//	                                            header; see trade)
 //	GET  /assets/*                              the built front end (public)
 func (d *Dashboard) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
@@ -137,6 +144,8 @@ func (d *Dashboard) Routes(r chi.Router) {
 		r.Post("/signin", d.signin)
 		r.Post("/signout", d.signout)
 		r.Get("/assets/*", d.serveAsset)
+		r.Post("/games/{id}/suspend", d.trade(feed.ActionSuspend))
+		r.Post("/games/{id}/resume", d.trade(feed.ActionResume))
 		r.Group(func(r chi.Router) {
 			r.Use(d.requireSession)
 			r.Get("/", d.page("board", "Live board"))
@@ -210,13 +219,15 @@ type pageData struct {
 	Page, Title, GameID string
 	User, Role, CSRF    string
 	JS, CSS             string
+	// Trade: the page offers suspend / re-open (canTrade).
+	Trade bool
 }
 
 func (d *Dashboard) page(name, title string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := d.session(r)
 		data := pageData{Page: name, Title: title, User: sess.p.Name, Role: string(sess.p.Role), CSRF: sess.csrf,
-			JS: d.assetURL("app.js"), CSS: d.assetURL("app.css")}
+			JS: d.assetURL("app.js"), CSS: d.assetURL("app.css"), Trade: d.canTrade(sess.p)}
 		if name == "game" {
 			data.GameID = chi.URLParam(r, "id")
 			if feed.ValidateID(data.GameID) != "" {

@@ -51,17 +51,19 @@ const odds = (game, provider, observedAt, homeOdds, version = 1) => ({
 
 // The board's row of a game and provider: its cells' text and the
 // updated cell's title.
+// The spread's home cell reads "<spread> <odds>"; the row's last cell is
+// its time.
 async function boardRow(page, game, provider) {
   return page.$eval(`#board tbody[data-game="${game}"] tr[data-provider="${provider}"]`, (tr) => {
     const tds = [...tr.querySelectorAll('td.num')];
-    return { homeOdds: tds[3].textContent, title: tds[4].title };
+    return { homeOdds: tr.querySelector('td[data-cell="spread:home"]').textContent.split(' ').pop(), title: tds[tds.length - 1].title };
   });
 }
 async function waitBoard(page, game, provider, homeOdds) {
   const want = fmtOdds(homeOdds);
   try {
     await page.waitForFunction(
-      ([g, p, w]) => document.querySelectorAll(`#board tbody[data-game="${g}"] tr[data-provider="${p}"] td.num`)[3]?.textContent === w,
+      ([g, p, w]) => document.querySelector(`#board tbody[data-game="${g}"] tr[data-provider="${p}"] td[data-cell="spread:home"]`)?.textContent.split(' ').pop() === w,
       [game, provider, want],
       { timeout: 10_000 },
     );
