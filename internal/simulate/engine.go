@@ -23,6 +23,20 @@ type Config struct {
 	// corrected (same observedAt, other price) and posts late (after a
 	// newer one). Default 0.01 each; negative: never.
 	Corrections, Late float64
+	// Rollbacks and Cancels are the shares of a closed game's markets
+	// whose settlement is rolled back and settled again, and that are
+	// cancelled instead of settled. Default 0.05 and 0.02; negative: never.
+	Rollbacks, Cancels float64
+	// QuietProvider (a provider's name; default the last one) goes quiet
+	// for QuietFor (default 45s) every QuietEvery (default 5m; the first
+	// time after half of it): it posts no odds, heartbeats or market
+	// changes (they wait until it is back). Negative: never. With one
+	// provider, never.
+	QuietProvider        string
+	QuietEvery, QuietFor time.Duration
+	// HeartbeatEvery: a provider that has posted no odds for this long
+	// sends a heartbeat (default 5s).
+	HeartbeatEvery time.Duration
 }
 
 func (c *Config) defaults() {
@@ -47,6 +61,24 @@ func (c *Config) defaults() {
 	if c.Late == 0 {
 		c.Late = 0.01
 	}
+	if c.Rollbacks == 0 {
+		c.Rollbacks = 0.05
+	}
+	if c.Cancels == 0 {
+		c.Cancels = 0.02
+	}
+	if c.QuietEvery == 0 {
+		c.QuietEvery = 5 * time.Minute
+	}
+	if c.QuietFor == 0 {
+		c.QuietFor = 45 * time.Second
+	}
+	if c.QuietProvider == "" && len(c.Providers) > 0 {
+		c.QuietProvider = c.Providers[len(c.Providers)-1].Name
+	}
+	if c.HeartbeatEvery <= 0 {
+		c.HeartbeatEvery = 5 * time.Second
+	}
 }
 
 // GameWrite is a game to PUT, by its owner, Providers[Owner].
@@ -56,10 +88,13 @@ type GameWrite struct {
 }
 
 // Tick is what the providers send at one instant: game writes first (a
-// game is created before anyone quotes it), then each provider's odds.
+// game is created before anyone quotes it), then each provider's market
+// changes (in the order of their At), odds and heartbeat.
 type Tick struct {
-	Writes []GameWrite
-	Odds   [][]feed.Odds // by provider index
+	Writes     []GameWrite
+	Changes    [][]feed.MarketChange // by provider index
+	Odds       [][]feed.Odds         // by provider index
+	Heartbeats []bool                // by provider index
 	// Corrections and Late count the odds of Odds that are corrections and
 	// late observations.
 	Corrections, Late int
@@ -76,24 +111,34 @@ type Engine struct {
 	made       int
 	games      []*game // open games
 	pending    []pendingOdds
+	changes    []pendingChange // market changes waiting for their time (or their quiet provider)
+	start      time.Time
 	last       time.Time
+	lastPosted []time.Time // per provider: its last odds or heartbeat
+	quiet      int         // the provider that goes quiet (-1: none)
 	maxLatency time.Duration
 }
 
 type game struct {
 	feed.Game
-	sport   *Sport
-	owner   int
-	x, mu   float64 // the true line in log-odds (home side) and where it reverts to
-	closeAt time.Time
-	hist    []sample    // recent values of x, for the providers' latencies
-	next    []time.Time // per provider: when it quotes next
-	last    []time.Time // per provider: its last observedAt
+	sport      *Sport
+	owner      int
+	x, mu      float64 // the home side's true strength in log-odds and where it reverts to
+	home, away int     // the score
+	lastPlay   [2]int  // the last scoring play's points, home and away
+	closeAt    time.Time
+	stopUntil  time.Time // a bet stop: nobody quotes it until then
+	// spreadAt and lineAt are the lines its spread and total are settled
+	// at: those of its true state when it went live (or was created live).
+	spreadAt, lineAt float64
+	hist             []sample    // recent states, for the providers' latencies
+	next             []time.Time // per provider: when it quotes next
+	last             []time.Time // per provider: its last observedAt
 }
 
 type sample struct {
 	at time.Time
-	x  float64
+	st state
 }
 
 type pendingOdds struct {
@@ -106,19 +151,29 @@ type pendingOdds struct {
 // NewEngine makes an engine; the first Advance creates the games.
 func NewEngine(cfg Config) *Engine {
 	cfg.defaults()
-	e := &Engine{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
-	for _, p := range cfg.Providers {
+	e := &Engine{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), quiet: -1,
+		lastPosted: make([]time.Time, len(cfg.Providers))}
+	for i, p := range cfg.Providers {
 		e.maxLatency = max(e.maxLatency, p.Latency)
+		if p.Name == cfg.QuietProvider && len(cfg.Providers) > 1 && cfg.QuietEvery > 0 && cfg.QuietFor > 0 {
+			e.quiet = i
+		}
 	}
 	return e
 }
 
 // Advance moves the world to now and returns what the providers send.
 func (e *Engine) Advance(now time.Time) Tick {
-	t := Tick{Odds: make([][]feed.Odds, len(e.cfg.Providers))}
+	n := len(e.cfg.Providers)
+	t := Tick{Changes: make([][]feed.MarketChange, n), Odds: make([][]feed.Odds, n), Heartbeats: make([]bool, n)}
 	if e.last.IsZero() {
-		e.start(now, &t)
+		e.start = now
+		for p := range e.lastPosted {
+			e.lastPosted[p] = now
+		}
+		e.begin(now, &t)
 		e.last = now
+		e.emit(now, &t)
 		return t
 	}
 	dt := math.Max(0, math.Min(5, now.Sub(e.last).Seconds()))
@@ -126,17 +181,22 @@ func (e *Engine) Advance(now time.Time) Tick {
 	iv := e.interval()
 	open, closed := e.games[:0], 0
 	for _, g := range e.games {
-		e.walk(g, now, dt)
+		event := e.walk(g, now, dt)
 		switch {
 		case g.Status == feed.StatusScheduled && !now.Before(g.GameDate):
 			g.Status = feed.StatusLive
+			g.fixLines(now)
 			t.Writes = append(t.Writes, GameWrite{g.owner, g.Game})
 		case g.Status == feed.StatusLive && !now.Before(g.closeAt):
+			e.overtime(g)
 			g.Status = feed.StatusClosed
 			t.Writes = append(t.Writes, GameWrite{g.owner, g.Game})
 			e.dropPending(g.ID)
+			e.settle(g, now)
 			closed++
 			continue
+		case event && g.Status == feed.StatusLive:
+			e.betStop(g, now)
 		}
 		open = append(open, g)
 		e.quoteDue(g, now, iv, &t)
@@ -148,7 +208,7 @@ func (e *Engine) Advance(now time.Time) Tick {
 	}
 	keep := e.pending[:0]
 	for _, p := range e.pending {
-		if now.Before(p.due) {
+		if now.Before(p.due) || e.Quiet(p.provider, now) {
 			keep = append(keep, p)
 			continue
 		}
@@ -160,13 +220,14 @@ func (e *Engine) Advance(now time.Time) Tick {
 		}
 	}
 	e.pending = keep
+	e.emit(now, &t)
 	return t
 }
 
-// start creates the first games: half of them live, at evenly spread points
+// begin creates the first games: half of them live, at evenly spread points
 // of their play (so the first closes soon), the others scheduled to kick off
 // one after another over the next LiveFor.
-func (e *Engine) start(now time.Time, t *Tick) {
+func (e *Engine) begin(now time.Time, t *Tick) {
 	e.run = strconv.FormatInt(now.UnixMilli(), 36)
 	live := (e.cfg.Games + 1) / 2
 	sched := e.cfg.Games - live
@@ -220,74 +281,78 @@ func (e *Engine) newGame(now time.Time, s *Sport, status feed.GameStatus, kickof
 			Status: status, HomeTeam: s.Teams[home], AwayTeam: s.Teams[away],
 		},
 		sport: s, owner: e.made % n, x: x, mu: x, closeAt: closeAt,
-		hist: []sample{{now, x}}, next: make([]time.Time, n), last: make([]time.Time, n),
+		next: make([]time.Time, n), last: make([]time.Time, n),
 	}
+	if status == feed.StatusLive { // the score of the part already played
+		for range poisson(e.rng, s.plays()*g.played(now)) {
+			e.score(g)
+		}
+	}
+	g.hist = []sample{{now, g.state(now)}}
+	g.fixLines(now)
 	iv := e.interval()
 	for p := range g.next { // stagger the providers' first quotes
 		g.next[p] = now.Add(time.Duration(e.rng.Float64() * float64(iv)))
 	}
 	e.made++
 	e.games = append(e.games, g)
+	e.openMarkets(g, now)
 	return GameWrite{g.owner, g.Game}
 }
 
-// interval is the mean time between two quotes of a live game by one
-// provider, such that all providers together quote Rate odds a second
-// (a scheduled game is quoted a third as often).
+// interval is the mean time between two quotes of one market of a live
+// game by one provider, such that all providers together quote Rate odds
+// a second (a scheduled game is quoted a third as often). A provider quotes
+// all markets of a game at once.
 func (e *Engine) interval() time.Duration {
 	var weight float64
 	for _, g := range e.games {
-		if g.Status == feed.StatusLive {
-			weight++
-		} else {
-			weight += 1.0 / 3
+		w := float64(len(g.sport.Markets()))
+		if g.Status != feed.StatusLive {
+			w /= 3
 		}
+		weight += w
 	}
 	weight = max(weight, 1)
 	return max(20*time.Millisecond, time.Duration(float64(time.Second)*weight*float64(len(e.cfg.Providers))/e.cfg.Rate))
 }
 
-// walk moves a game's true line by dt seconds: mu drifts, x reverts to mu
-// with noise of its own, and a live game's events make both jump.
-func (e *Engine) walk(g *game, now time.Time, dt float64) {
-	sigmaMu, sigmaX := 0.008, 0.015
-	if g.Status == feed.StatusLive {
-		sigmaMu, sigmaX = 0.02, 0.03
-		live := e.cfg.LiveFor.Seconds()
-		if e.rng.Float64() < g.sport.Events/live*dt {
-			progress := 1 - g.closeAt.Sub(now).Seconds()/live
-			jump := g.sport.Jump * (0.6 + math.Max(0, math.Min(1, progress)))
-			if e.rng.Float64() >= logistic(0.7*g.x) { // the favourite scores more often
-				jump = -jump
-			}
-			g.mu += jump
-			g.x += jump
-		}
+// played is the share of g played at t.
+func (g *game) played(t time.Time) float64 {
+	if g.Status == feed.StatusScheduled {
+		return 0
 	}
-	sq := math.Sqrt(dt)
-	g.mu = clampLogOdds(g.mu + sigmaMu*sq*e.rng.NormFloat64())
-	g.x = clampLogOdds(g.x + 0.2*(g.mu-g.x)*dt + sigmaX*sq*e.rng.NormFloat64())
-	g.hist = append(g.hist, sample{now, g.x})
-	cut := 0
-	for cut < len(g.hist)-1 && now.Sub(g.hist[cut+1].at) > e.maxLatency {
-		cut++
-	}
-	g.hist = g.hist[cut:]
+	return math.Max(0, math.Min(1, 1-g.closeAt.Sub(t).Seconds()/g.liveFor().Seconds()))
 }
 
-// xAt is the true line as it was at t (its oldest known value before that).
-func (g *game) xAt(t time.Time) float64 {
-	x := g.hist[0].x
+func (g *game) liveFor() time.Duration { return g.closeAt.Sub(g.GameDate) }
+
+// state is g's true state now.
+func (g *game) state(now time.Time) state {
+	return state{x: g.x, home: g.home, away: g.away, played: g.played(now)}
+}
+
+// stateAt is the true state as it was at t (its oldest known one before that).
+func (g *game) stateAt(t time.Time) state {
+	st := g.hist[0].st
 	for _, s := range g.hist {
 		if s.at.After(t) {
 			break
 		}
-		x = s.x
+		st = s.st
 	}
-	return x
+	return st
 }
 
-// quoteDue makes the quotes of the providers whose turn it is for g.
+// fixLines takes the lines g's spread and total are settled at: its true
+// lines now.
+func (g *game) fixLines(now time.Time) {
+	t := g.sport.truth(g.state(now))
+	g.spreadAt, g.lineAt = t.homeSpread, t.line
+}
+
+// quoteDue makes the quotes of the providers whose turn it is for g: all
+// its markets, unless its bets are stopped or the provider is quiet.
 func (e *Engine) quoteDue(g *game, now time.Time, iv time.Duration, t *Tick) {
 	if g.Status == feed.StatusScheduled {
 		iv *= 3
@@ -297,34 +362,36 @@ func (e *Engine) quoteDue(g *game, now time.Time, iv time.Duration, t *Tick) {
 			continue
 		}
 		g.next[p] = now.Add(time.Duration(float64(iv) * (0.5 + e.rng.Float64())))
+		if now.Before(g.stopUntil) || e.Quiet(p, now) {
+			continue
+		}
 		at := now.Add(-pr.Latency).UTC().Truncate(time.Microsecond)
 		if !at.After(g.last[p]) {
 			at = g.last[p].Add(time.Microsecond)
 		}
 		g.last[p] = at
-		o := e.quote(g, p, at, g.xAt(at)+pr.Noise*e.rng.NormFloat64())
-		switch r := e.rng.Float64(); {
-		case r < e.cfg.Corrections:
-			// The provider re-quotes that instant without its error.
-			if c := e.quote(g, p, at, g.xAt(at)); !c.SameContent(o) {
-				e.pending = append(e.pending, pendingOdds{now.Add(time.Duration(float64(iv) * (0.3 + e.rng.Float64()))), p, c, true})
+		seen := g.stateAt(at)
+		noisy := seen
+		noisy.x = clampLogOdds(seen.x + pr.Noise*e.rng.NormFloat64())
+		var exact []feed.Odds
+		for i, o := range e.quotes(g, p, at, noisy) {
+			switch r := e.rng.Float64(); {
+			case r < e.cfg.Corrections:
+				// The provider re-quotes that instant without its error.
+				if exact == nil {
+					exact = e.quotes(g, p, at, seen)
+				}
+				if c := exact[i]; !c.SameContent(o) {
+					e.pending = append(e.pending, pendingOdds{now.Add(time.Duration(float64(iv) * (0.3 + e.rng.Float64()))), p, c, true})
+				}
+			case r < e.cfg.Corrections+e.cfg.Late:
+				// Held back: it arrives after the provider's next quotes.
+				e.pending = append(e.pending, pendingOdds{now.Add(time.Duration(float64(iv) * (2 + 2*e.rng.Float64()))), p, o, false})
+				continue
 			}
-		case r < e.cfg.Corrections+e.cfg.Late:
-			// Held back: it arrives after the provider's next quotes.
-			e.pending = append(e.pending, pendingOdds{now.Add(time.Duration(float64(iv) * (2 + 2*e.rng.Float64()))), p, o, false})
-			continue
+			t.Odds[p] = append(t.Odds[p], o)
 		}
-		t.Odds[p] = append(t.Odds[p], o)
 	}
-}
-
-// quote is provider p's odds for g observed at at, seeing the line as x:
-// the extension point of the market model (see the package's price model).
-func (e *Engine) quote(g *game, p int, at time.Time, x float64) feed.Odds {
-	pr := e.cfg.Providers[p]
-	home, away, spread := price(clampLogOdds(x), pr.Margin, g.sport.PerLogit)
-	return feed.Odds{GameID: g.ID, Provider: pr.Name, ObservedAt: at,
-		HomeSpread: spread, AwaySpread: 0 - spread, HomeOdds: home, AwayOdds: away}
 }
 
 // dropPending forgets the held-back odds of a game that closed.

@@ -7,19 +7,25 @@ import (
 	"github.com/oddsfeed/oddsfeed/internal/feed"
 )
 
-// The price model. Each game has one "true" probability of the home side
-// winning, kept as log-odds x (p = 1/(1+e^-x)); it walks by a mean-reverting
-// random walk (Ornstein-Uhlenbeck towards mu) and jumps, with mu, at the
-// game's simulated events (goals, runs, breaks). Every provider quotes that
-// one probability as it saw it Latency ago, with a small error of its own
-// (Noise) and its own margin, so all providers' prices move together with a
+// The price model. Each game has one true state: the home side's strength x
+// (log-odds; the home side is expected to win the game by x*PerLogit
+// points), the score and the share of the game played. x walks by a
+// mean-reverting random walk (Ornstein-Uhlenbeck towards mu); a live game
+// scores (scoring plays of its sport's Points, the stronger side more
+// often), and in sports whose scores are not events, jumps at its events
+// (runs, breaks). From the state, the distribution of the final score
+// (Poisson goals for low-scoring sports, a normal margin and total for the
+// others, see markets.go) gives the true probability of every outcome of
+// every market: moneyline or three-way, spread and total, whose lines move
+// with the game. Every provider quotes that one state as it saw it Latency
+// ago, with a small error of its own (Noise) and its own margin on every
+// market (power method), so all providers' prices move together with a
 // margin between them.
 //
-// Markets: the quote is one two-way line (a spread and a price per side).
-// Moneyline, three-way and totals markets, bet stops and settlements come
-// with the market model in a later issue; they plug in at Engine.quote,
-// which turns a game's state (x, its sport, its clock) into what a provider
-// posts.
+// Around the game's events providers stop bets (events.go); a closed game's
+// markets are closed and settled from the final score (settle.go); one
+// provider goes quiet now and then and the others send heartbeats when they
+// have nothing to post (liveness.go).
 
 // Provider is a simulated odds provider.
 type Provider struct {
@@ -28,6 +34,9 @@ type Provider struct {
 	Margin  float64       // overround: its implied probabilities sum to 1+Margin
 	Latency time.Duration // it quotes the line as it was this long ago (its observedAt is then)
 	Noise   float64       // standard deviation of its error, in log-odds
+	// Decimal is the share of its quotes it posts in decimal odds
+	// (oddsFormat "decimal") rather than American.
+	Decimal float64
 }
 
 // DefaultProviders are the demo's providers (without keys): a sharp one with
@@ -35,7 +44,7 @@ type Provider struct {
 var DefaultProviders = []Provider{
 	{Name: "meridian", Margin: 0.045, Latency: 150 * time.Millisecond, Noise: 0.02},
 	{Name: "kestrel", Margin: 0.06, Latency: 400 * time.Millisecond, Noise: 0.03},
-	{Name: "harbor", Margin: 0.08, Latency: 900 * time.Millisecond, Noise: 0.04},
+	{Name: "harbor", Margin: 0.08, Latency: 900 * time.Millisecond, Noise: 0.04, Decimal: 0.2},
 }
 
 // ProviderProfile returns the default profile of a provider name (one of
@@ -61,17 +70,34 @@ func clampLogOdds(x float64) float64 { return math.Max(-maxLogOdds, math.Min(max
 // 1+m. Each stays below 1, and the longshot carries more of the margin, as
 // bookmakers price it.
 func WithMargin(p, m float64) (home, away float64) {
+	q := withMargin([]float64{p, 1 - p}, m)
+	return q[0], q[1]
+}
+
+// withMargin is WithMargin over any number of outcomes whose true
+// probabilities ps sum to 1.
+func withMargin(ps []float64, m float64) []float64 {
+	sum := func(k float64) float64 {
+		s := 0.0
+		for _, p := range ps {
+			s += math.Pow(p, k)
+		}
+		return s
+	}
 	lo, hi := 0.0, 1.0
 	for range 60 {
-		k := (lo + hi) / 2
-		if math.Pow(p, k)+math.Pow(1-p, k) > 1+m {
+		if k := (lo + hi) / 2; sum(k) > 1+m {
 			lo = k
 		} else {
 			hi = k
 		}
 	}
 	k := (lo + hi) / 2
-	return math.Pow(p, k), math.Pow(1-p, k)
+	q := make([]float64, len(ps))
+	for i, p := range ps {
+		q[i] = math.Pow(p, k)
+	}
+	return q
 }
 
 // American converts an implied probability (0..1) to American odds: at least

@@ -45,6 +45,9 @@ type Options struct {
 	Providers []Provider
 	Sports    []Sport
 	LiveFor   time.Duration
+	// QuietEvery and QuietFor: the last provider goes quiet for QuietFor
+	// every QuietEvery (see Config; default 45s every 5m, negative: never).
+	QuietEvery, QuietFor time.Duration
 	// Log, when set, is told of Live's failed requests.
 	Log func(msg string, args ...any)
 }
@@ -58,8 +61,12 @@ type Result struct {
 	Latencies  []time.Duration // one per request, sorted
 	LastStatus int
 	// Live only: game writes made, odds posted as corrections and late,
-	// odds dropped because a provider's requests fell behind.
+	// odds dropped because a provider's requests fell behind, odds posted
+	// in decimal, market changes the server took, heartbeats sent; and
+	// whether the server predates markets (only spreads were posted).
 	GameWrites, Corrections, Late, Dropped int
+	Decimal, MarketChanges, Heartbeats     int
+	SpreadsOnly                            bool
 }
 
 // Percentile returns the q-th (0..1) request latency.
@@ -115,10 +122,6 @@ type oddsItem struct {
 	HomeSpread float64   `json:"homeSpread"`
 	AwayOdds   int       `json:"awayOdds"`
 	HomeOdds   int       `json:"homeOdds"`
-}
-
-func wireOdds(o feed.Odds) oddsItem {
-	return oddsItem{GameID: o.GameID, ObservedAt: o.ObservedAt, AwaySpread: o.AwaySpread, HomeSpread: o.HomeSpread, AwayOdds: o.AwayOdds, HomeOdds: o.HomeOdds}
 }
 
 // loadMargin is Run's provider's overround.
