@@ -172,8 +172,12 @@ func (s *Store) standing(ctx context.Context, k feed.Key, returned map[string]ty
 // tableKeyNames are the key attributes of the table, for cursors.
 var tableKeyNames = []string{feed.AttrPK, feed.AttrSK}
 
-// LatestOdds returns the newest odds of a game, of one provider when
-// provider is not "".
+// LatestOdds returns the newest full-game spread of a game, of one provider
+// when provider is not "": of a provider, the greatest LSI1 key
+// ODDS#<provider>#<time>; overall, the newest of LatestOddsByProvider (the
+// greatest provider of a tie, as the table's key orders them), so that the
+// read is bounded by the providers, however many quotes of other markets
+// are newer.
 func (s *Store) LatestOdds(ctx context.Context, gameID, provider string) (feed.Odds, error) {
 	var (
 		o     feed.Odds
@@ -181,8 +185,13 @@ func (s *Store) LatestOdds(ctx context.Context, gameID, provider string) (feed.O
 		err   error
 	)
 	if provider == "" {
-		o, found, err = s.newestOdds(ctx, "", feed.AttrSK, "begins_with(#sk, :lo)", gameID,
-			map[string]string{":lo": feed.OddsPrefix})
+		var all []feed.Odds
+		all, err = s.LatestOddsByProvider(ctx, gameID)
+		for _, a := range all {
+			if !found || !a.ObservedAt.Before(o.ObservedAt) {
+				o, found = a, true
+			}
+		}
 	} else {
 		o, found, err = s.newestOdds(ctx, feed.LSI1Name, feed.AttrLSI1SK, "begins_with(#sk, :lo)", gameID,
 			map[string]string{":lo": feed.OddsPrefix + provider + "#"})
@@ -232,12 +241,13 @@ func (s *Store) newestOdds(ctx context.Context, index, skName, cond, gameID stri
 // oddsKeyTop is just above every key starting with ODDS# ('$' follows '#').
 const oddsKeyTop = "ODDS$"
 
-// LatestOddsByProvider returns the newest odds of each provider of a game,
-// by provider. It walks LSI1 (ODDS#<provider>#<time>) down from the top
+// LatestOddsByProvider returns the newest full-game spread of each provider
+// of a game, by provider. It walks LSI1 (ODDS#<provider>#<time>) down from the top
 // with one query per provider: the greatest key below the bound is the
 // newest odds of the next provider down, and that provider's prefix is the
 // next bound (a loose index scan). Provider ids cannot hold '#', which sorts
 // below every character they can hold, so prefixes sort as providers do.
+// Quotes of other markets (QUOTE#...) are outside the range.
 func (s *Store) LatestOddsByProvider(ctx context.Context, gameID string) ([]feed.Odds, error) {
 	var res []feed.Odds
 	hi := oddsKeyTop
@@ -257,7 +267,9 @@ func (s *Store) LatestOddsByProvider(ctx context.Context, gameID string) ([]feed
 	return res, nil
 }
 
-// ListOdds returns odds of a game observed in [r.From, r.To], newest first.
+// ListOdds returns odds of a game observed in [r.From, r.To], of r's
+// markets, newest first: a query of the table's ODDS# keys, filtered on
+// MARKET and PERIOD unless r.AllMarkets (a full-game spread has neither).
 func (s *Store) ListOdds(ctx context.Context, r store.OddsRange) (store.OddsPage, error) {
 	lo, hi := feed.OddsPrefix, oddsKeyTop
 	if !r.From.IsZero() {
@@ -274,7 +286,7 @@ func (s *Store) ListOdds(ctx context.Context, r store.OddsRange) (store.OddsPage
 	if lo > hi {
 		return store.OddsPage{}, nil
 	}
-	items, next, err := s.query(ctx, &dynamodb.QueryInput{
+	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.opts.Table),
 		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
 		ExpressionAttributeNames: map[string]string{"#pk": feed.AttrPK, "#sk": feed.AttrSK},
@@ -284,7 +296,9 @@ func (s *Store) ListOdds(ctx context.Context, r store.OddsRange) (store.OddsPage
 		ScanIndexForward:  aws.Bool(false),
 		ConsistentRead:    aws.Bool(true),
 		ExclusiveStartKey: start,
-	}, r.EffectiveLimit(), tableKeyNames)
+	}
+	marketFilter(in, r)
+	items, next, err := s.query(ctx, in, r.EffectiveLimit(), tableKeyNames)
 	if err != nil {
 		return store.OddsPage{}, fmt.Errorf("list odds of game %s: %w", r.GameID, err)
 	}
@@ -297,4 +311,23 @@ func (s *Store) ListOdds(ctx context.Context, r store.OddsRange) (store.OddsPage
 		page.Odds = append(page.Odds, o)
 	}
 	return page, nil
+}
+
+// marketFilter adds to in the FilterExpression of r's markets: none for
+// AllMarkets; no MARKET attribute for the full-game spread; else MARKET
+// and PERIOD.
+func marketFilter(in *dynamodb.QueryInput, r store.OddsRange) {
+	in.ExpressionAttributeNames["#m"] = feed.AttrMarket
+	switch {
+	case r.AllMarkets:
+		delete(in.ExpressionAttributeNames, "#m")
+		return
+	case (feed.Odds{Market: r.Market, Period: r.Period}).IsFullGameSpread():
+		in.FilterExpression = aws.String("attribute_not_exists(#m)")
+		return
+	}
+	in.FilterExpression = aws.String("#m = :m AND #per = :per")
+	in.ExpressionAttributeNames["#per"] = feed.AttrPeriod
+	in.ExpressionAttributeValues[":m"] = sAV(string(r.Market.Or()))
+	in.ExpressionAttributeValues[":per"] = sAV(string(r.Period.Or()))
 }

@@ -2,9 +2,12 @@
 // (store.FeedStore), on aws-sdk-go-v2, and the provisioning of its table,
 // Kinesis stream and streaming destination.
 //
-// Items follow the single-table scheme of package feed: games and their odds
-// share the partition GAME#<id>; the sparse GSI1 and GSI2 list scheduled and
-// live games; LSI1 orders a game's odds by provider, then time.
+// Items follow the single-table scheme of package feed: games, their odds
+// (quotes of every market) and their market statuses share the partition
+// GAME#<id>; the sparse GSI1 and GSI2 list scheduled and live games; LSI1
+// orders a game's full-game spreads by provider, then time, and its other
+// quotes by provider, market, period, then time. Providers' liveness and
+// leases have partitions of their own (markets.go).
 package dynamo
 
 import (
@@ -164,23 +167,35 @@ func (s *Store) ListGames(ctx context.Context, status feed.GameStatus, p store.P
 	return page, nil
 }
 
-// query runs one page of a query: it asks for limit+1 items so that the
-// last page has no cursor, and builds the cursor from the key attributes
-// keyNames of the page's last item.
+// query runs one page of a query: it reads until it has limit+1 items (so
+// that the last page has no cursor) or the key range is exhausted, and
+// builds the cursor from the key attributes keyNames of the page's last
+// item. DynamoDB applies a request's Limit before its FilterExpression and
+// ends a response at 1 MB, so one request may bring fewer items than asked
+// for, or none: the page is filled from further requests. A filtered query
+// reads at least filteredReadAhead items per request.
 func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, limit int, keyNames []string) ([]feed.Item, string, error) {
-	in.Limit = aws.Int32(int32(limit + 1))
-	out, err := s.db.Query(ctx, in)
-	if err != nil {
-		return nil, "", err
+	var raw []map[string]types.AttributeValue
+	for {
+		want := limit + 1 - len(raw)
+		if in.FilterExpression != nil {
+			want = max(want, filteredReadAhead)
+		}
+		in.Limit = aws.Int32(int32(want))
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, "", err
+		}
+		raw = append(raw, out.Items...)
+		if len(raw) > limit || len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	raw := out.Items
 	next := ""
-	switch {
-	case len(raw) > limit:
+	if len(raw) > limit {
 		raw = raw[:limit]
 		next = encodeCursor(pageKey(raw[limit-1], keyNames))
-	case len(out.LastEvaluatedKey) > 0: // cut short by the 1 MB page limit
-		next = encodeCursor(out.LastEvaluatedKey)
 	}
 	items := make([]feed.Item, len(raw))
 	for i, m := range raw {
@@ -188,3 +203,6 @@ func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, limit int, k
 	}
 	return items, next, nil
 }
+
+// filteredReadAhead is the least Limit of one request of a filtered query.
+const filteredReadAhead = 100
