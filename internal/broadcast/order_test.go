@@ -44,6 +44,36 @@ func insert(o feed.Odds) feed.Change {
 	return feed.Change{Kind: kind, Key: o.Key(), ItemType: feed.TypeOdds, Version: o.Version, NewOdds: &o, At: time.Now()}
 }
 
+// publishShuffled publishes changes as the stream may deliver them:
+// with duplicates, shuffled but each item's versions in order (Kinesis
+// keeps per-key order), through a Guard as the tailer does.
+func publishShuffled(h *Hub, rng *rand.Rand, changes []feed.Change) {
+	for i := range len(changes) / 5 {
+		changes = append(changes, changes[i*5])
+	}
+	rng.Shuffle(len(changes), func(i, j int) { changes[i], changes[j] = changes[j], changes[i] })
+	byKey := map[feed.Key][]int{}
+	for i, ch := range changes {
+		byKey[ch.Key] = append(byKey[ch.Key], i)
+	}
+	for _, at := range byKey { // each item's changes in version order, at its places
+		vs := make([]feed.Change, len(at))
+		for j, i := range at {
+			vs[j] = changes[i]
+		}
+		slices.SortStableFunc(vs, func(a, b feed.Change) int { return cmp.Compare(a.Version, b.Version) })
+		for j, i := range at {
+			changes[i] = vs[j]
+		}
+	}
+	guard := cdc.NewGuard(cdc.GuardOptions{})
+	for _, ch := range changes {
+		if guard.Admit(ch) {
+			h.Publish(ch)
+		}
+	}
+}
+
 // TestLateAndCorrections: an older odds is pushed marked late and does not
 // become the current price; a later version is pushed marked correction
 // and replaces its version; seq stays dense.
@@ -110,32 +140,7 @@ func TestAnyOrderExactlyOnce(t *testing.T) {
 			}
 		}
 	}
-	// Duplicates, then a shuffle that keeps each item's versions in order
-	// (Kinesis keeps per-key order), as the stream may deliver them.
-	for i := range len(changes) / 5 {
-		changes = append(changes, changes[i*5])
-	}
-	rng.Shuffle(len(changes), func(i, j int) { changes[i], changes[j] = changes[j], changes[i] })
-	byKey := map[feed.Key][]int{}
-	for i, ch := range changes {
-		byKey[ch.Key] = append(byKey[ch.Key], i)
-	}
-	for _, at := range byKey { // each item's changes in version order, at its places
-		vs := make([]feed.Change, len(at))
-		for j, i := range at {
-			vs[j] = changes[i]
-		}
-		slices.SortStableFunc(vs, func(a, b feed.Change) int { return cmp.Compare(a.Version, b.Version) })
-		for j, i := range at {
-			changes[i] = vs[j]
-		}
-	}
-	guard := cdc.NewGuard(cdc.GuardOptions{})
-	for _, ch := range changes {
-		if guard.Admit(ch) {
-			e.hub.Publish(ch)
-		}
-	}
+	publishShuffled(e.hub, rng, changes)
 
 	got := map[string]bool{}
 	newest := map[string]feed.Odds{}
@@ -217,10 +222,12 @@ func (g *gateTransport) close(websocket.StatusCode, string) {}
 func (g *gateTransport) abort()                             {}
 func (g *gateTransport) frames() int                        { g.mu.Lock(); defer g.mu.Unlock(); return len(g.got) }
 
-// TestConflationKeepsEveryProvidersNewest: a client under pressure keeps
-// the newest odds of every game and provider (several providers with
-// skewed clocks, late odds among them), and the seq gap shows.
-func TestConflationKeepsEveryProvidersNewest(t *testing.T) {
+// TestConflationKeepsNewestPerQuoteID: a client under pressure keeps the
+// newest odds of every series — game, provider, market and period —
+// (several providers with skewed clocks, several markets, late odds among
+// them), and the seq gap shows; market frames among them are never
+// conflated.
+func TestConflationKeepsNewestPerQuoteID(t *testing.T) {
 	hub := New(nil, Options{QueueBytes: 4 << 10, HardQueueBytes: 8 << 20})
 	tr := &gateTransport{open: make(chan struct{})}
 	c := newClient(hub, tr, false)
@@ -236,22 +243,29 @@ func TestConflationKeepsEveryProvidersNewest(t *testing.T) {
 	skew := map[string]time.Duration{"early": -30 * time.Second, "mid": 0, "ahead": 10 * time.Second}
 	rng := rand.New(rand.NewPCG(3, 4))
 	newest := map[string]feed.Odds{}
+	var statuses []int64 // versions of g0's total/full market published
 	published := 0
-	for i := range 600 {
+	for i := range 300 {
 		g := fmt.Sprintf("g%d", i%4)
 		for p, d := range skew {
-			o := odds(g, p, i)
-			o.ObservedAt = o.ObservedAt.Add(d)
-			if rng.IntN(5) == 0 { // late: observed before ones already sent
-				o.ObservedAt = o.ObservedAt.Add(-time.Duration(1+rng.IntN(20)) * time.Second)
+			for _, s := range testSeries {
+				o := quote(g, p, s.m, s.p, i)
+				o.ObservedAt = o.ObservedAt.Add(d)
+				if rng.IntN(5) == 0 { // late: observed before ones already sent (at an instant of its own)
+					o.ObservedAt = o.ObservedAt.Add(-time.Duration(1+rng.IntN(20))*time.Second - time.Duration(i+1)*time.Microsecond)
+				}
+				o.Version = 1
+				hub.Publish(insert(o))
+				published++
+				if cur, ok := newest[o.QuoteID()]; !ok || o.Newer(cur) {
+					newest[o.QuoteID()] = o
+				}
 			}
-			o.Version = 1
-			hub.Publish(insert(o))
-			published++
-			k := g + "/" + p
-			if cur, ok := newest[k]; !ok || o.Newer(cur) {
-				newest[k] = o
-			}
+		}
+		if i%40 == 0 {
+			v := int64(len(statuses) + 1)
+			hub.Publish(marketChange(marketStatus("g0", feed.MarketTotal, "", feed.MarketOpen, v)))
+			statuses = append(statuses, v)
 		}
 	}
 	close(tr.open)
@@ -265,14 +279,24 @@ func TestConflationKeepsEveryProvidersNewest(t *testing.T) {
 	})
 	kept := map[string]feed.Odds{}
 	var seqs []uint64
+	var gotStatuses []int64
 	for _, b := range tr.got[:len(tr.got)-1] {
-		var f oddsFrameOf
+		var f frame
 		if err := json.Unmarshal(b, &f); err != nil {
 			t.Fatal(err)
 		}
-		k := f.GameID + "/" + f.Odds.Provider
-		if cur, ok := kept[k]; !ok || f.Odds.Newer(cur) {
-			kept[k] = f.Odds
+		switch f.Type {
+		case "providers":
+			continue
+		case "market":
+			gotStatuses = append(gotStatuses, f.Market.Version)
+		case "odds":
+			o := f.odds(t)
+			if cur, ok := kept[o.QuoteID()]; !ok || o.Newer(cur) {
+				kept[o.QuoteID()] = o
+			}
+		default:
+			t.Fatalf("frame %s", b)
 		}
 		if f.GameID == "g0" {
 			seqs = append(seqs, f.Seq)
@@ -283,8 +307,14 @@ func TestConflationKeepsEveryProvidersNewest(t *testing.T) {
 			t.Fatalf("%s: the client's newest is %+v, want %+v", k, got, want)
 		}
 	}
-	if s := hub.Stats(); s.Conflated == 0 || tr.frames()-1 >= published {
-		t.Fatalf("stats %+v, %d of %d frames: want conflation", s, tr.frames()-1, published)
+	if len(kept) != 4*len(skew)*len(testSeries) {
+		t.Fatalf("the client has %d series, want %d", len(kept), 4*len(skew)*len(testSeries))
+	}
+	if fmt.Sprint(gotStatuses) != fmt.Sprint(statuses) {
+		t.Fatalf("market frames %v, want every one %v", gotStatuses, statuses)
+	}
+	if s := hub.Stats(); s.Conflated == 0 || tr.frames()-2 >= published {
+		t.Fatalf("stats %+v, %d of %d frames: want conflation", s, tr.frames()-2, published)
 	}
 	gap := false
 	for i := 1; i < len(seqs); i++ {
@@ -296,7 +326,7 @@ func TestConflationKeepsEveryProvidersNewest(t *testing.T) {
 	if !gap {
 		t.Fatalf("g0 seqs %v show no gap after conflation", seqs)
 	}
-	t.Logf("%d published, %d delivered, %d conflated", published, tr.frames()-1, hub.Stats().Conflated)
+	t.Logf("%d published, %d delivered, %d conflated", published, tr.frames()-2, hub.Stats().Conflated)
 }
 
 func jsonType(b []byte) string {
