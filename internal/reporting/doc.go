@@ -26,9 +26,25 @@
 // read the newest version of each observation; provider volume counts every
 // version.
 //
+// Markets: odds_ticks and latest_odds hold quotes of every market and
+// period (columns market, period, line, draw_odds, over_odds, under_odds;
+// migration 00005 made the existing rows full-game spreads); latest_odds
+// keeps one row per game, provider, market and period. The TYPE=MARKET
+// items (feed.MarketStatus) become markets (current, by version),
+// market_status_history (one row per version) and settlements (one row per
+// version that settled or cancelled, ended by the next version: a rollback
+// or a cancellation); the TYPE=PROVIDER items (feed.ProviderStatus) become
+// provider_outages, keyed by the item's DownAt and ended at the earliest
+// LastHeard of the versions after it, so any delivery order gives the same
+// rows (marketrows.go, sql/markets.sql). TYPE=LEASE changes are skipped.
+// The market reports (marketreports.go): time suspended per game, market
+// and reason; provider outages; settlement summary; margin per market type
+// and provider.
+//
 // Deletions: a TTL expiry (Change.Expired) never deletes report rows. A
 // user's REMOVE of odds deletes the tick, all its versions (and refreshes
-// latest_odds from the ticks left); a user's REMOVE of a game marks the game deleted (deleted_at),
+// latest_odds from the ticks left); a user's REMOVE of a game (or of a
+// market status) marks it deleted (deleted_at),
 // keeping its version so that an older change arriving late cannot bring it
 // back.
 package reporting
