@@ -44,7 +44,8 @@ func RunScanConformance(t *testing.T, o ScanOptions) {
 	t.Run("Empty", func(t *testing.T) { scanEmpty(t, o) })
 }
 
-// fillScanStore writes games with odds and returns the store and the keys of
+// fillScanStore writes games with odds (quotes of several markets) and market
+// statuses, providers and a lease, and returns the store and the keys of
 // every item it holds.
 func fillScanStore(t *testing.T, o ScanOptions, games, oddsPerGame, pageSize int) (Scanner, map[feed.Key]bool) {
 	t.Helper()
@@ -61,7 +62,12 @@ func fillScanStore(t *testing.T, o ScanOptions, games, oddsPerGame, pageSize int
 		var odds []feed.Odds
 		for i := range oddsPerGame {
 			provider := []string{"p1", "p2"}[i%2]
-			odds = append(odds, feed.Odds{GameID: id, Provider: provider, ObservedAt: base.Add(time.Duration(i) * time.Second),
+			at := base.Add(time.Duration(i) * time.Second)
+			if i%3 == 2 { // a quote of another market: an item of the same partition
+				odds = append(odds, newQuote(id, provider, feed.MarketTotal, feed.PeriodFirstHalf, at, i))
+				continue
+			}
+			odds = append(odds, feed.Odds{GameID: id, Provider: provider, ObservedAt: at,
 				AwaySpread: 1.5, HomeSpread: -1.5, AwayOdds: 100 + i, HomeOdds: -110, ReceivedAt: base})
 		}
 		if _, err := s.PutOdds(t.Context(), odds); err != nil {
@@ -70,6 +76,27 @@ func fillScanStore(t *testing.T, o ScanOptions, games, oddsPerGame, pageSize int
 		for _, od := range odds {
 			want[od.Key()] = true
 		}
+		if g%2 == 0 { // a market status: one more item type in the game's partition
+			st, _, err := s.PutMarketChange(t.Context(), feed.MarketChange{GameID: id, Market: feed.MarketMoneyline,
+				Action: feed.ActionSuspend, At: base})
+			if err != nil {
+				t.Fatalf("PutMarketChange: %v", err)
+			}
+			want[st.Key()] = true
+		}
+	}
+	if games > 0 { // providers' liveness and a lease: partitions of their own
+		for _, p := range []string{"p1", "p2"} {
+			st, _, err := s.Heard(t.Context(), p, base)
+			if err != nil {
+				t.Fatalf("Heard: %v", err)
+			}
+			want[st.Key()] = true
+		}
+		if _, _, err := s.AcquireLease(t.Context(), "liveness", "r1", base, time.Minute); err != nil {
+			t.Fatalf("AcquireLease: %v", err)
+		}
+		want[feed.LeaseKey("liveness")] = true
 	}
 	return s, want
 }
@@ -88,16 +115,8 @@ func scanAll(t *testing.T, s Scanner, segment, total int, cursor string) []scanP
 	err := s.ScanSegment(t.Context(), segment, total, cursor, func(items []feed.Item, next string) error {
 		p := scanPage{next: next}
 		for _, it := range items {
-			var err error
-			switch it.Type() {
-			case feed.TypeGame:
-				_, err = feed.DecodeGame(it)
-			case feed.TypeOdds:
-				_, err = feed.DecodeOdds(it)
-			default:
-				err = fmt.Errorf("type %q", it.Type())
-			}
-			if err != nil {
+			var c feed.Change // decodes every item type, as a change image
+			if _, err := c.SetImage(it, false); err != nil {
 				t.Errorf("segment %d/%d: item %v: %v", segment, total, it.Key(), err)
 			}
 			p.keys = append(p.keys, it.Key())
