@@ -78,6 +78,10 @@ func invalidConfig(c Config) string {
 		return "LogLevel " + c.LogLevel
 	case c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://"):
 		return "DatabaseURL is not a postgres URL"
+	case c.ProviderTimeout < 100*time.Millisecond || c.ProviderTimeout > 24*time.Hour:
+		return "ProviderTimeout " + c.ProviderTimeout.String()
+	case c.ReplicaID == "" || len(c.ReplicaID) > 120 || strings.Trim(c.ReplicaID, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != "":
+		return "ReplicaID " + c.ReplicaID
 	case len(c.KinesisConsumer) > 120 || strings.Trim(c.KinesisConsumer, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != "":
 		return "KinesisConsumer " + c.KinesisConsumer
 	}

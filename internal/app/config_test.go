@@ -32,6 +32,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"ODDSFEED_IDLE_TIMEOUT": "forever"}, "ODDSFEED_IDLE_TIMEOUT"},
 		{map[string]string{"ODDSFEED_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}, "ODDSFEED_TRUSTED_PROXIES"},
 		{map[string]string{"ODDSFEED_TRUSTED_PROXIES": "10.0.0.0/33"}, "ODDSFEED_TRUSTED_PROXIES"},
+		{map[string]string{"ODDSFEED_PROVIDER_TIMEOUT": "30"}, "ODDSFEED_PROVIDER_TIMEOUT"},
+		{map[string]string{"ODDSFEED_PROVIDER_TIMEOUT": "10ms"}, "ODDSFEED_PROVIDER_TIMEOUT"},
+		{map[string]string{"ODDSFEED_REPLICA_ID": "replica one"}, "ODDSFEED_REPLICA_ID"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -51,7 +54,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	// Defaults run the embedded back end.
 	cfg, err := app.LoadConfig(func(string) string { return "" })
 	if err != nil || cfg.Backend != app.BackendEmbedded || cfg.DataDir != "./data" ||
-		cfg.ReadTimeout != 30*time.Second || cfg.WriteTimeout != 30*time.Second || cfg.IdleTimeout != 120*time.Second || cfg.TrustedProxies != nil {
+		cfg.ReadTimeout != 30*time.Second || cfg.WriteTimeout != 30*time.Second || cfg.IdleTimeout != 120*time.Second || cfg.TrustedProxies != nil ||
+		cfg.ProviderTimeout != 30*time.Second || cfg.ReplicaID == "" {
 		t.Fatalf("defaults: %+v, %v", cfg, err)
 	}
 	// Trusted proxies: addresses and prefixes, v4 and v6.
