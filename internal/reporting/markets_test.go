@@ -275,3 +275,55 @@ func TestBackfillMarketsAndProviders(t *testing.T) {
 		}
 	}
 }
+
+// Market and provider changes that fail are parked in dead letters (the
+// rest of the batch applies); once the cause is fixed, Replay applies them
+// and the rows are those of a sync that never failed.
+func TestMarketChangesParkedAndReplayed(t *testing.T) {
+	ctx := context.Background()
+	var changes []feed.Change
+	changes = append(changes, marketChanges(t, "g1", feed.MarketTotal, feed.PeriodFull, totalSteps[:4]...)...)
+	changes = append(changes, marketChanges(t, "blocked", feed.MarketMoneyline, feed.PeriodFull,
+		step{action: feed.ActionOpen}, step{action: feed.ActionSettle, at: time.Second, results: map[feed.Outcome]feed.Result{feed.OutcomeHome: feed.ResultWin, feed.OutcomeAway: feed.ResultLose}})...)
+	changes = append(changes, liveness(t, "p1", 0, -31, 50)...)
+	changes = append(changes, liveness(t, "blocked", 0, -10, 20)...)
+
+	_, clean := newDB(t)
+	mustApply(t, newSync(t, clean), batch("s", 1, changes...))
+	want := statusSnapshot(t, clean)
+
+	_, pool := newDB(t)
+	// Causes we can fix later: constraints that refuse one game and one provider.
+	for _, ddl := range []string{
+		"ALTER TABLE market_status_history ADD CONSTRAINT no_blocked CHECK (game_id <> 'blocked')",
+		"ALTER TABLE provider_outages ADD CONSTRAINT no_blocked CHECK (provider <> 'blocked')",
+	} {
+		if _, err := pool.Exec(ctx, ddl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustApply(t, newSync(t, pool), batch("s", 1, changes...))
+	// Parked: the blocked market's two versions, the blocked provider's
+	// down and up (its first version writes no outage row).
+	if n := count(t, pool, "SELECT count(*) FROM dead_letters WHERE kind = 'change'"); n != 4 {
+		t.Fatalf("%d dead letters, want 4", n)
+	}
+	if n := count(t, pool, "SELECT count(*) FROM market_status_history WHERE game_id = 'g1'"); n != 4 {
+		t.Fatalf("%d history rows of g1, want its 4 applied", n)
+	}
+	for _, ddl := range []string{
+		"ALTER TABLE market_status_history DROP CONSTRAINT no_blocked",
+		"ALTER TABLE provider_outages DROP CONSTRAINT no_blocked",
+	} {
+		if _, err := pool.Exec(ctx, ddl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	applied, failed, err := reporting.Replay(ctx, pool)
+	if err != nil || applied != 4 || failed != 0 {
+		t.Fatalf("Replay = %d applied, %d failed, %v; want 4, 0", applied, failed, err)
+	}
+	if got := statusSnapshot(t, pool); got != want {
+		t.Fatalf("after the replay:\n%s\nwant\n%s", got, want)
+	}
+}
