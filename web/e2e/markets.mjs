@@ -51,6 +51,8 @@ const quotesOf = (game, i) => {
   return base;
 };
 const status = (game, market, state, extra = {}) => ({ gameId: game.id, market, period: 'full', status: state, at: ago(60), version: 1, ...extra });
+// The soccer game's quotes on its game page (fixed once).
+const soccerNow = P.flatMap((_, i) => quotesOf(soccer, i));
 const providers = P.map((p) => ({ provider: p, status: 'up', lastHeard: ago(2), version: 1 }));
 
 const browser = await chromium.launch({
@@ -66,13 +68,28 @@ try {
     const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const page = await ctx.newPage();
     page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-    page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
+    // The game page asks the reports API first: its 404 (no reporting database) is expected.
+    page.on('console', (m) => m.type() === 'error' && !m.location().url?.includes('/v1/reports/') && errors.push(`console: ${m.text()} (${m.location().url})`));
     page.setDefaultTimeout(10_000);
     const json = (body) => ({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
     await page.route('**/v1/stream/token', (r) => r.fulfill(json({ token: 'mock', expiresIn: 60 })));
     await page.route(/\/v1\/games\?/, (r) => r.fulfill(json({ games: r.request().url().includes('status=live') ? [soccer, hoops] : [] })));
     await page.route('**/v1/providers', (r) => r.fulfill(json({ providers: [] })));
     await page.route('**/v1/games/*/markets', (r) => r.fulfill(json({ markets: [], quotes: [] })));
+    // The game page of the soccer game: its markets now, and each market's
+    // history (two quotes per provider); no reporting database.
+    await page.route(`**/v1/games/${soccer.id}`, (r) => r.fulfill(json(soccer)));
+    await page.route(`**/v1/games/${soccer.id}/markets`, (r) =>
+      r.fulfill(json({ gameId: soccer.id, markets: [status(soccer, 'total', 'settled', { results: { over: 'win', under: 'lose' } })], quotes: soccerNow })),
+    );
+    await page.route(new RegExp(`/v1/games/${soccer.id}/odds\\?`), (r) => {
+      const u = new URL(r.request().url());
+      const m = u.searchParams.get('market') || 'spread';
+      const now = soccerNow.filter((o) => (o.market || 'spread') === m);
+      const before = now.map((o) => ({ ...o, observedAt: new Date(Date.parse(o.observedAt) - 600e3).toISOString(), homeOdds: o.homeOdds && o.homeOdds + 10, overOdds: o.overOdds && o.overOdds + 10 }));
+      r.fulfill(json({ odds: [...now, ...before] }));
+    });
+    await page.route('**/v1/reports/**', (r) => r.fulfill({ status: 404, contentType: 'application/problem+json', body: '{}' }));
     const mock = { ws: null, subscribed: false, seq: {} };
     await page.routeWebSocket(/\/v1\/stream/, (ws) => {
       Object.assign(mock, { ws, subscribed: false, seq: {} });
@@ -92,7 +109,7 @@ try {
       const seq = g ? (mock.seq[g] = (mock.seq[g] || 0) + 1) : undefined;
       mock.ws.send(JSON.stringify({ epoch: 'mock', ...(g ? { seq } : {}), ...f }));
     };
-    return { page, send };
+    return { page, send, subscribed: () => mock.subscribed };
   }
   const cell = (page, game, provider, c) =>
     page.$eval(`#board tbody[data-game="${game.id}"] tr[data-provider="${provider}"] td[data-cell="${c}"]`, (td) => ({
@@ -188,6 +205,37 @@ try {
   await t.page.click(`#board tbody[data-game="${hoops.id}"] td[data-group="spread"] button`); // Re-open
   await waitFor(t.page, (id) => document.querySelector(`#board tbody[data-game="${id}"] td[data-group="spread"]`)?.dataset.state === 'open', hoops.id, 'the trader re-opening');
   if (env('E2E_SCREENSHOT', '')) await t.page.screenshot({ path: env('E2E_SCREENSHOT') });
+
+  step('the game page: a card per market with its chart; settled results; live status and prices');
+  await t.page.goto(`${base}/games/${soccer.id}`);
+  for (let i = 0; !t.subscribed(); i++) {
+    check(i < 200, 'the game page did not subscribe');
+    await t.page.waitForTimeout(50);
+  }
+  await t.page.waitForSelector('#markets .market-card[data-market="total/full"] .chart .uplot');
+  const cards = await t.page.$$eval('#markets .market-card', (cs) => cs.map((c) => c.dataset.market));
+  check(cards.join() === 'three_way/full,spread/full,total/full', `market cards: ${cards}`);
+  const series = await t.page.$eval('#markets .market-card[data-market="three_way/full"] .chart', (el) => el.plot.series.length - 1);
+  check(series === 3, `the three-way chart has ${series} providers, want 3`);
+  // chartPoints: the points of each provider on a market's chart.
+  const chartPoints = (m) =>
+    t.page.$eval(`#markets .market-card[data-market="${m}"] .chart`, (el) => el.plot.data.slice(1).map((ys) => ys.filter((y) => y != null).length).join());
+  check((await chartPoints('three_way/full')) === '2,2,2', `the three-way chart's points per provider: ${await chartPoints('three_way/full')}, want 2,2,2`);
+  const results = await t.page.textContent('#markets .market-card[data-market="total/full"] .results');
+  check(results.includes('Over win') && results.includes('Under lose'), `settled results: ${results}`);
+  t.send({ type: 'market', gameId: soccer.id, market: status(soccer, 'spread', 'suspended', { reason: 'bet_stop', version: 9 }) });
+  await waitFor(t.page, () => document.querySelector('#markets .market-card[data-market="spread/full"]')?.dataset.state === 'suspended', null, 'the spread card suspended');
+  check((await t.page.textContent('#markets .market-card[data-market="spread/full"] .mpill')).includes('bet stop'), 'the spread card does not say why');
+  t.send({ type: 'odds', gameId: soccer.id, odds: { ...quote(soccer, 'alpha', 'three_way', { homeOdds: 140, drawOdds: 240, awayOdds: 200 }), observedAt: ago(0) } });
+  await waitFor(
+    t.page,
+    () => document.querySelector('#markets .market-card[data-market="three_way/full"] .chart').plot.data[1].filter((y) => y != null).length === 3,
+    null,
+    'the live three-way quote on the chart',
+  );
+  check((await t.page.textContent('#markets .market-card[data-market="three_way/full"] tr[data-provider=alpha]')).includes('+140'), 'the live quote is not in the prices');
+
+  if (env('E2E_SCREENSHOT', '')) await t.page.screenshot({ path: env('E2E_SCREENSHOT').replace(/\.png$/, '-game.png'), fullPage: true });
 
   step('an analyst sees the statuses but no trader buttons');
   const a = await open(env('E2E_ANALYST'));

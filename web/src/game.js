@@ -1,5 +1,7 @@
-// The game page: line movement per provider (chart, zoomable), implied
-// probabilities and overround from the latest prices, and the tick table.
+// The game page: every market of the game (gamemarkets.js: status, results,
+// latest prices and a chart per market), then the full-game spread's line
+// movement per provider (chart, zoomable), implied probabilities and
+// overround from the latest prices, and its tick table.
 // It reads the reports API when reporting is configured and falls back to
 // the feed's own odds history otherwise; live ticks arrive over the stream.
 // Every tick goes in its place in time (a late one too), on the chart and in
@@ -9,6 +11,8 @@ import { api, listAll, HTTPError } from './api.js';
 import { Stream } from './stream.js';
 import { lineChart, align } from './chart.js';
 import { compareTime, insertSorted, newer, seconds, tickKey, version } from './ticks.js';
+import { marketsSection } from './gamemarkets.js';
+import { mid } from './markets.js';
 import { h, fmtOdds, fmtSpread, fmtPct, fmtTime, fmtDateTime, fmtAgo, impliedProbability, probabilities, matchup, message } from './format.js';
 
 const METRICS = {
@@ -46,20 +50,22 @@ export async function gamePage(main, id) {
   const probEl = h('div', { id: 'probability' });
   const ticksBody = h('tbody');
   const moreBtn = h('button', { type: 'button', className: 'secondary', hidden: true }, 'Load older ticks');
+  const marketsEl = h('div', { className: 'markets-section', id: 'markets-section' });
   main.replaceChildren(
     h('div', { className: 'toolbar' }, h('div', null, title, meta)),
+    marketsEl,
     h(
       'section',
       { className: 'card' },
-      h('div', { className: 'card-head' }, h('h2', null, 'Line movement'), h('span', { className: 'spacer' }), metricSel, resetBtn),
+      h('div', { className: 'card-head' }, h('h2', null, 'Line movement · spread'), h('span', { className: 'spacer' }), metricSel, resetBtn),
       chartEl,
       chartNote,
     ),
-    h('section', { className: 'card' }, h('h2', null, 'Implied probability and overround'), probEl),
+    h('section', { className: 'card' }, h('h2', null, 'Implied probability and overround · spread'), probEl),
     h(
       'section',
       { className: 'card' },
-      h('h2', null, 'Ticks'),
+      h('h2', null, 'Ticks · spread'),
       h(
         'table',
         { className: 'ticks', id: 'ticks' },
@@ -261,6 +267,7 @@ export async function gamePage(main, id) {
       drawProbability();
     }, 1000);
   };
+  const markets = await marketsSection(marketsEl, game);
   new Stream({
     topics: [`game:${id}`],
     onFrame(f) {
@@ -268,8 +275,15 @@ export async function gamePage(main, id) {
         game = f.game;
         renderMeta();
       }
+      if (f.type === 'market' && f.market) markets.market(f.market);
+      if (f.type === 'provider' && f.provider) markets.provider(f.provider);
+      for (const p of (f.type === 'providers' && f.providers) || []) markets.provider(p);
+      for (const s of (f.type === 'snapshot' && f.markets) || []) markets.market(s);
+      if (f.type !== 'odds' && f.type !== 'snapshot') return;
       const odds = f.type === 'odds' && f.odds ? [f.odds] : [...(f.missed || []), ...(f.odds || [])];
       for (const o of odds) {
+        markets.odds(o);
+        if (mid(o) !== 'spread/full') continue; // the sections below are the spread's
         addTick(o);
         if (addPoint(o, o.provider)) redraw = true;
       }
