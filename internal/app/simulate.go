@@ -17,7 +17,8 @@ import (
 
 func runSimulate(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "simulate", "Act as sports data providers: several providers, each with its own margin and latency, quote\n"+
-		"games of several sports that are scheduled, go live and close, through the real HTTP API.\n"+
+		"every market (moneyline or three-way, spread, total) of games of several sports that are scheduled,\n"+
+		"go live and close, stop bets around their events and settle them, through the real HTTP API.\n"+
 		"With -load: one provider quoting N live games in turn (a load generator).", false)
 	url := fs.String("url", "http://127.0.0.1:8080", "server base URL")
 	key := fs.String("key", "", "one provider's API key (default: $ODDSFEED_PROVIDER_KEY, else the dev keys in $ODDSFEED_DATA_DIR)")
@@ -26,6 +27,8 @@ func runSimulate(ctx context.Context, env Env, args []string) error {
 	rate := fs.Float64("rate", 200, "odds per second over all providers (-load: 0 = as fast as possible)")
 	sports := fs.String("sports", "all", "comma-separated sports: "+sportNames())
 	liveFor := fs.Duration("live-for", 4*time.Minute, "how long a game is live")
+	quietEvery := fs.Duration("quiet-every", 5*time.Minute, "the last provider goes quiet (no odds, no heartbeats) this often (negative = never)")
+	quietFor := fs.Duration("quiet-for", 45*time.Second, "for this long (longer than the server's ODDSFEED_PROVIDER_TIMEOUT to be marked down)")
 	batch := fs.Int("batch", 50, "odds per request (at most 500)")
 	dur := fs.Duration("duration", 0, "stop after this long (0 = until interrupted or -total)")
 	prefix := fs.String("prefix", "sim-", "game id prefix")
@@ -40,7 +43,7 @@ func runSimulate(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("-batch must be between 1 and 500")
 	}
 	o := simulate.Options{BaseURL: *url, Games: *games, Rate: *rate, Batch: *batch, Duration: *dur,
-		GamePrefix: *prefix, Seed: uint64(time.Now().UnixNano()), LiveFor: *liveFor,
+		GamePrefix: *prefix, Seed: uint64(time.Now().UnixNano()), LiveFor: *liveFor, QuietEvery: *quietEvery, QuietFor: *quietFor,
 		Log: func(msg string, args ...any) { fmt.Fprintln(env.Stderr, append([]any{msg}, args...)...) }}
 	var err error
 	if o.Sports, err = simulate.SportsNamed(*sports); err != nil {
@@ -89,7 +92,11 @@ func runSimulate(ctx context.Context, env Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "requests %d (failed %d), odds acknowledged %d, %.0f odds/s, p50 %v p99 %v\n",
 		res.Requests, res.Failed, res.Odds, res.OddsPerSecond(), res.Percentile(0.5), res.Percentile(0.99))
 	if !*load {
-		fmt.Fprintf(env.Stdout, "game writes %d, corrections %d, late %d, dropped %d\n", res.GameWrites, res.Corrections, res.Late, res.Dropped)
+		fmt.Fprintf(env.Stdout, "game writes %d, corrections %d, late %d, dropped %d, decimal %d, market changes %d, heartbeats %d\n",
+			res.GameWrites, res.Corrections, res.Late, res.Dropped, res.Decimal, res.MarketChanges, res.Heartbeats)
+		if res.SpreadsOnly {
+			fmt.Fprintln(env.Stdout, "the server predates markets (no POST /v1/heartbeat): posted full-game spreads only")
+		}
 	}
 	return nil
 }
