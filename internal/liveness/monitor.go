@@ -130,19 +130,21 @@ func (m *Monitor) Step(ctx context.Context) (held bool, marked []feed.ProviderSt
 func (m *Monitor) step(ctx context.Context) (bool, []feed.ProviderStatus, error) {
 	now := m.o.Clock().UTC()
 	lease, held, err := m.s.AcquireLease(ctx, LeaseName, m.o.Replica, now, m.ttl)
-	if err != nil {
-		held = false
-	}
-	if held != m.held {
-		if held {
-			m.log.InfoContext(ctx, "liveness: this replica decides providers' liveness", "until", lease.Expires)
-		} else {
-			m.log.InfoContext(ctx, "liveness: another replica decides providers' liveness", "holder", lease.Holder, "err", err)
+	switch {
+	case err != nil:
+		if m.held {
+			m.log.WarnContext(ctx, "liveness: this replica no longer decides providers' liveness: the store failed", "err", err)
 		}
-		m.held = held
-	}
-	if err != nil || !held {
+		m.held = false
 		return false, nil, err
+	case held && !m.held:
+		m.log.InfoContext(ctx, "liveness: this replica decides providers' liveness", "until", lease.Expires)
+	case !held && m.held:
+		m.log.InfoContext(ctx, "liveness: another replica decides providers' liveness", "holder", lease.Holder)
+	}
+	m.held = held
+	if !held {
+		return false, nil, nil
 	}
 	providers, err := m.s.Providers(ctx)
 	if err != nil {
