@@ -1,7 +1,15 @@
 // Package broadcast is the WebSocket hub behind GET /v1/stream: it pushes
-// odds and game changes to analysts.
+// odds (quotes of every market), market statuses, game changes and
+// providers' liveness to analysts.
 //
-// Protocol (JSON text frames). A client sends
+// Protocol (JSON text frames). Every connection first gets
+//
+//	{"type":"providers","epoch":"..","seq":N,"providers":[every provider's liveness]}
+//
+// and then, whatever it subscribes to, each change of a provider's
+// liveness as {"type":"provider","epoch":"..","seq":N+1,"provider":{..}}
+// (the hub's provider seq, dense, its own counter; status.go). A client
+// sends
 //
 //	{"type":"subscribe","topics":["all","sport:soccer","game:g1"],"since":{"g1":42},"epoch":"...",
 //	 "sinceTime":{"g1":"2026-11-23T12:00:00.123456789Z"}}
@@ -9,7 +17,8 @@
 //
 // and receives, for every game a subscription newly covers, a snapshot
 //
-//	{"type":"snapshot","epoch":"..","gameId":"g1","seq":N,"odds":[latest per provider],"game":{..}}
+//	{"type":"snapshot","epoch":"..","gameId":"g1","seq":N,"odds":[latest per provider, market and period],
+//	 "markets":[the game's market statuses],"game":{..}}
 //
 // (with "reset":true when a `since` or `sinceTime` for that game could not
 // be honoured), or, when `since` names a seq still in the game's history
@@ -32,6 +41,7 @@
 // even when this hub has not seen them yet. Then, per change:
 //
 //	{"type":"odds","epoch":"..","gameId":"g1","seq":N,"odds":{..},"late":true,"correction":true}
+//	{"type":"market","epoch":"..","gameId":"g1","seq":N,"market":{..}}
 //	{"type":"game","epoch":"..","gameId":"g1","seq":N,"game":{..}}
 //
 // seq is per game, dense within one epoch (one hub lifetime), from 1 or
@@ -39,19 +49,21 @@
 // request gets {"type":"error","epoch":"..","message":".."}. Every odds
 // version the stream delivers is pushed once, in the order it arrives:
 // "late" (omitted when false) marks one older than the newest the hub had
-// for its game and provider, which is not the current price; "correction"
-// marks a version after the first of the same (game, provider, observedAt).
+// for its series (feed.Odds.QuoteID: game, provider, market, period), which
+// is not the current price; "correction" marks a version after the first of
+// the same (game, provider, market, period, observedAt). Every market
+// status version is pushed once too, with its game's seq.
 // docs/protocol.md is the protocol for client authors.
 //
 // A connection made with ?client=<id> is an AWS reference client: it is
-// subscribed to all and gets each odds version as exactly
+// subscribed to all and gets each version of a full-game spread as exactly
 // {"gameId","away","home","awayOdds","homeOdds","date"} (date: the item's
 // CREATED, epoch seconds), nothing else.
 //
 // Every message is encoded once and the same bytes are queued to every
 // client. Each client has a writer goroutine and a queue bounded in bytes:
 // past Options.QueueBytes its queued odds are conflated to the newest per
-// game and provider (a seq gap tells the client; it may resubscribe with since), past
+// series (a seq gap tells the client; it may resubscribe with since), past
 // Options.HardQueueBytes it is closed with StatusPolicyViolation and
 // "client too slow". Publish never waits on a client.
 //
