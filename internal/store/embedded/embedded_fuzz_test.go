@@ -18,6 +18,25 @@ func fuzzOdds() feed.Odds {
 		AwayOdds: -110, HomeOdds: 105, ReceivedAt: fuzzTime.Add(time.Second), Version: 2}
 }
 
+// fuzzQuote is a quote of a three-way market on the first half.
+func fuzzQuote() feed.Odds {
+	o := fuzzOdds()
+	o.Market, o.Period, o.AwaySpread, o.HomeSpread, o.DrawOdds = feed.MarketThreeWay, feed.PeriodFirstHalf, 0, 0, 240
+	return o
+}
+
+// fuzzStatusItems are a market status, a provider's liveness and a lease.
+func fuzzStatusItems() []feed.Item {
+	return []feed.Item{
+		feed.MarketItem(feed.MarketStatus{GameID: "g1", Market: feed.MarketTotal, Period: feed.PeriodFull, State: feed.MarketSettled,
+			Results: map[feed.Outcome]feed.Result{feed.OutcomeOver: feed.ResultWin, feed.OutcomeUnder: feed.ResultLose},
+			Prev: feed.MarketClosed, By: "p1", At: fuzzTime, Version: 4, UpdatedAt: fuzzTime}),
+		feed.ProviderItem(feed.ProviderStatus{Provider: "p1", State: feed.ProviderDown, LastHeard: fuzzTime, DownAt: fuzzTime,
+			DecidedBy: "r1", Version: 2}),
+		feed.LeaseItem(feed.Lease{Name: "liveness", Holder: "r1", Expires: fuzzTime}),
+	}
+}
+
 func fuzzGame() feed.Game {
 	return feed.Game{ID: "g1", Sport: "soccer", Summary: "A v B", GameDate: fuzzTime, Status: feed.StatusLive, Version: 3, UpdatedAt: fuzzTime}
 }
@@ -29,6 +48,12 @@ func FuzzDecodeItem(f *testing.F) {
 	enc := newOddsEncoder(&o)
 	f.Add(enc.appendItem(nil, fuzzTime.Add(time.Hour), "abc def"))
 	f.Add(appendItem(nil, feed.GameItem(fuzzGame())))
+	for _, it := range fuzzStatusItems() {
+		f.Add(appendItem(nil, it))
+	}
+	q := fuzzQuote()
+	qenc := newOddsEncoder(&q)
+	f.Add(qenc.appendItem(nil, fuzzTime, ""))
 	f.Add(appendItem(nil, feed.Item{"custom": feed.N("1"), feed.AttrPK: feed.S("")}))
 	f.Add([]byte{itemFormat, 0x7f, 0})       // unknown code
 	f.Add([]byte{itemFormat, 1, 0xff, 0xff}) // bad length
@@ -48,6 +73,9 @@ func FuzzDecodeItem(f *testing.F) {
 		// The typed decoders take any item without a panic.
 		_, _ = feed.DecodeGame(it)
 		_, _ = feed.DecodeOdds(it)
+		_, _ = feed.DecodeMarket(it)
+		_, _ = feed.DecodeProvider(it)
+		_, _ = feed.DecodeLease(it)
 	})
 }
 
@@ -65,6 +93,13 @@ func FuzzDecodeEntry(f *testing.F) {
 	rm := appendEntryHead(nil, kindRemove, fuzzTime, "GAME#g1", feed.MetaSK, gameItem)
 	rm[2] |= flagExpired
 	f.Add(rm)
+	for _, it := range fuzzStatusItems() {
+		k, item := it.Key(), appendItem(nil, it)
+		f.Add(append(appendEntryHead(nil, kindModify, fuzzTime, k.PK, k.SK, item), item...))
+	}
+	q := fuzzQuote()
+	qenc := newOddsEncoder(&q)
+	f.Add(append(appendEntryHead(nil, kindInsert, fuzzTime, "GAME#g1", q.Key().SK, nil), qenc.appendItem(nil, time.Time{}, "")...))
 	f.Add(appendEntryHead(nil, 'X', time.Unix(0, -1), "", "", nil))
 	f.Add([]byte{entryFormat, kindInsert, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff})
 	f.Fuzz(func(t *testing.T, v []byte) {

@@ -83,6 +83,10 @@ func TestOpenAppliesPending(t *testing.T) {
 	s := openStore(t, t.TempDir(), Options{})
 	mustPutGame(t, s, testGame("g1"))
 	odds := append(oddsBatch("g1", "a", 0, 20), oddsBatch("g2", "b", 0, 20)...)
+	for i := 10; i < 20; i += 3 { // quotes of other markets among them
+		odds[i] = testQuote("g1", "a", feed.MarketTotal, feed.PeriodFirstHalf, i)
+	}
+	odds[18] = testQuote("g1", "a", feed.MarketMoneyline, "", 18)
 	mustPutOdds(t, s, odds[:30])
 	mustPutGame(t, s, testGame("g2"))
 	mustPutOdds(t, s, odds[30:])
@@ -104,11 +108,16 @@ func TestOpenAppliesPending(t *testing.T) {
 	for _, tc := range []struct {
 		game, provider string
 		want           feed.Odds
-	}{{"g1", "a", odds[19]}, {"g2", "b", odds[39]}} {
+	}{{"g1", "a", odds[17]}, {"g2", "b", odds[39]}} {
 		got, err := c.LatestOdds(t.Context(), tc.game, tc.provider)
 		if err != nil || !got.SameContent(tc.want) {
 			t.Fatalf("LatestOdds(%s, %s) = %+v, %v; want %+v", tc.game, tc.provider, got, err, tc.want)
 		}
+	}
+	quotes, err := c.LatestQuotes(t.Context(), "g1")
+	if want := []feed.Odds{odds[18], odds[17], odds[19]}; err != nil || len(quotes) != 3 ||
+		!quotes[0].SameContent(want[0]) || !quotes[1].SameContent(want[1]) || !quotes[2].SameContent(want[2]) {
+		t.Fatalf("LatestQuotes(g1) = %+v, %v; want moneyline, spread, total/1h", quotes, err)
 	}
 	if out := mustPutOdds(t, c, odds); out[0] != store.Duplicate || out[39] != store.Duplicate {
 		t.Fatalf("re-put after Open: %v", out)
