@@ -2,7 +2,9 @@
 -- Time suspended per game, market, period and reason within [since,
 -- until): each status version lasts until the next version's at (the
 -- newest until @until: still in force); the suspended ones are clipped to
--- the range and summed. game_id '' is every game.
+-- the range and summed. game_id '' is every game. Only the history of the
+-- markets that changed within the range, or are suspended since before it
+-- (by their current status: the report's until is now), is read.
 SELECT i.game_id, i.market, i.period, i.reason,
        count(*)::bigint AS intervals,
        (count(*) FILTER (WHERE i.ongoing))::bigint AS ongoing,
@@ -13,6 +15,12 @@ FROM (
            (lead(h.at) OVER w IS NULL)::boolean AS ongoing
     FROM market_status_history h
     WHERE (@game_id::text = '' OR h.game_id = @game_id::text) AND h.at < @until::timestamptz
+      AND (h.game_id, h.market, h.period) IN (
+          SELECT x.game_id, x.market, x.period FROM market_status_history x
+          WHERE x.at >= @since::timestamptz AND x.at < @until::timestamptz
+          UNION
+          SELECT m.game_id, m.market, m.period FROM markets m
+          WHERE m.status = 'suspended' AND m.at < @since::timestamptz AND m.deleted_at IS NULL)
     WINDOW w AS (PARTITION BY h.game_id, h.market, h.period ORDER BY h.version)
 ) i
 WHERE i.status = 'suspended' AND i.ended > @since::timestamptz AND i.ended > i.started

@@ -66,6 +66,13 @@ func TestMarketReports(t *testing.T) {
 		t.Fatalf("suspensions of g1 from base+25s: %+v, want trader 30 s, bet stops 15+5 s", sus.Suspensions)
 	}
 
+	// From base+200s: only g2's suspension, begun before the window.
+	get(t, srv, "/v1/reports/suspensions", url.Values{"window": {"3400s"}}, http.StatusOK, &sus)
+	wantSus = []reporting.Suspension{{GameID: "g2", Market: "moneyline", Period: "full", Reason: "bet_stop", Intervals: 1, Ongoing: 1, Seconds: 3400}}
+	if !reflect.DeepEqual(sus.Suspensions, wantSus) {
+		t.Fatalf("suspensions from base+200s: %+v, want %+v", sus.Suspensions, wantSus)
+	}
+
 	var out reporting.Outages
 	get(t, srv, "/v1/reports/outages", nil, http.StatusOK, &out)
 	wantOut := []reporting.ProviderOutages{

@@ -247,6 +247,12 @@ FROM (
            (lead(h.at) OVER w IS NULL)::boolean AS ongoing
     FROM market_status_history h
     WHERE ($3::text = '' OR h.game_id = $3::text) AND h.at < $1::timestamptz
+      AND (h.game_id, h.market, h.period) IN (
+          SELECT x.game_id, x.market, x.period FROM market_status_history x
+          WHERE x.at >= $2::timestamptz AND x.at < $1::timestamptz
+          UNION
+          SELECT m.game_id, m.market, m.period FROM markets m
+          WHERE m.status = 'suspended' AND m.at < $2::timestamptz AND m.deleted_at IS NULL)
     WINDOW w AS (PARTITION BY h.game_id, h.market, h.period ORDER BY h.version)
 ) i
 WHERE i.status = 'suspended' AND i.ended > $2::timestamptz AND i.ended > i.started
@@ -275,7 +281,9 @@ type SuspendedTimeRow struct {
 // Time suspended per game, market, period and reason within [since,
 // until): each status version lasts until the next version's at (the
 // newest until @until: still in force); the suspended ones are clipped to
-// the range and summed. game_id ” is every game.
+// the range and summed. game_id ” is every game. Only the history of the
+// markets that changed within the range, or are suspended since before it
+// (by their current status: the report's until is now), is read.
 func (q *Queries) SuspendedTime(ctx context.Context, arg SuspendedTimeParams) ([]SuspendedTimeRow, error) {
 	rows, err := q.db.Query(ctx, suspendedTime,
 		arg.Until,
