@@ -239,8 +239,8 @@ func TestApplyMarketRemoves(t *testing.T) {
 	}
 }
 
-// A backfill loads the current market statuses and liveness items (leases
-// skipped), idempotently; the sync's rows of earlier versions stay.
+// A backfill loads the current market statuses, liveness items and quotes
+// of every market (leases skipped), idempotently; the sync's rows of earlier versions stay.
 func TestBackfillMarketsAndProviders(t *testing.T) {
 	_, pool := newDB(t)
 	ctx := context.Background()
@@ -252,6 +252,7 @@ func TestBackfillMarketsAndProviders(t *testing.T) {
 		feed.MarketItem(*cs[len(cs)-1].NewMarket),
 		feed.ProviderItem(*lv[len(lv)-1].NewProvider),
 		feed.LeaseItem(feed.Lease{Name: "liveness", Holder: "r1", Expires: base}),
+		feed.OddsItem(quote("g1", "p1", base, feed.MarketTotal, feed.PeriodFirstHalf, -110, -110), time.Time{}),
 	}
 	for run := range 2 {
 		if err := reporting.Backfill(ctx, items, pool, nil, reporting.BackfillOptions{Segments: 1, Restart: true}); err != nil {
@@ -262,6 +263,8 @@ func TestBackfillMarketsAndProviders(t *testing.T) {
 			want int64
 		}{
 			{"SELECT version FROM markets WHERE status = 'settled'", 11},
+			{"SELECT count(*) FROM odds_ticks WHERE market = 'total' AND period = '1h' AND line = 45.5 AND over_odds = -110", 1},
+			{"SELECT count(*) FROM latest_odds WHERE market = 'total' AND period = '1h'", 1},
 			{"SELECT count(*) FROM market_status_history", 10},
 			{"SELECT count(*) FROM settlements", 2},
 			{"SELECT count(*) FROM settlements WHERE ended_version IS NULL", 2}, // version 10 never seen
