@@ -16,18 +16,11 @@ import { api, listAll } from './api.js';
 import { Stream } from './stream.js';
 import { newer, version, compareTime } from './ticks.js';
 import { h, fmtTime, fmtDateTime, matchup } from './format.js';
-import { mid, marketOf, periodOf, outcomes, priceText, price, statusText, newerStatus, suspendedBy, bestOf, marketLabel, hasDraw } from './markets.js';
+import { mid, marketOf, periodOf, outcomes, priceText, price, statusText, newerStatus, suspendedBy, bestOf, hasDraw } from './markets.js';
 import { ProviderStrip } from './providers.js';
 import { canTrade, tradeAction, tradeButton } from './trade.js';
+import { GROUPS, NCELLS, boardTable, renderStatusCell } from './boardview.js';
 
-// The board's market groups: columns per outcome. The first shows the
-// moneyline, or the three-way where the game has a draw.
-const GROUPS = [
-  { key: 'ml', label: 'Moneyline · 1X2', outs: ['away', 'draw', 'home'], heads: ['Away', 'Draw', 'Home'] },
-  { key: 'spread', label: 'Spread', outs: ['away', 'home'], heads: ['Away', 'Home'] },
-  { key: 'total', label: 'Total', outs: ['over', 'under'], heads: ['Over', 'Under'] },
-];
-const NCELLS = GROUPS.reduce((n, g) => n + g.outs.length, 0);
 const FLASH_MS = 3000;
 
 export function board(main) {
@@ -36,33 +29,7 @@ export function board(main) {
   const stats = h('span', { className: 'stats', id: 'stats' });
   const reasonIn = h('input', { id: 'trade-reason', type: 'text', placeholder: 'Suspension reason (trader)', maxLength: 64, autocomplete: 'off' });
   const tradeMsg = h('span', { className: 'trade-msg', id: 'trade-msg' });
-  const table = h(
-    'table',
-    { className: 'board', id: 'board' },
-    h(
-      'colgroup',
-      null,
-      h('col', { className: 'c-start' }),
-      h('col', { className: 'c-game' }),
-      h('col', { className: 'c-provider' }),
-      ...GROUPS.flatMap((g) => g.outs.map(() => h('col', { className: g.key === 'ml' ? 'c-price' : 'c-line' }))),
-      h('col', { className: 'c-updated' }),
-    ),
-    h(
-      'thead',
-      null,
-      h(
-        'tr',
-        null,
-        h('th', { rowSpan: 2 }, 'Start'),
-        h('th', { rowSpan: 2 }, 'Game'),
-        h('th', { rowSpan: 2 }, 'Provider'),
-        ...GROUPS.map((g) => h('th', { colSpan: g.outs.length, className: 'group' }, g.label)),
-        h('th', { rowSpan: 2, className: 'num' }, 'Updated'),
-      ),
-      h('tr', null, ...GROUPS.flatMap((g) => g.heads.map((t) => h('th', { className: 'num' }, t)))),
-    ),
-  );
+  const table = boardTable();
   const empty = h('p', { className: 'notice', id: 'board-empty', hidden: true }, 'No open games yet.');
   const strip = new ProviderStrip((p) => providerChanged(p.provider));
   main.replaceChildren(
@@ -392,28 +359,7 @@ export function board(main) {
   }
 
   function renderStatus(e, group, m, st) {
-    const td = e.mcells.get(group);
-    const state = st?.status || 'open';
-    const text = statusText(st);
-    const key = `${m}|${state}|${text}|${st?.note || ''}`;
-    if (td.renderKey === key) return;
-    td.renderKey = key;
-    td.dataset.market = m;
-    td.dataset.state = state;
-    td.title = [st?.note, st?.by ? `by ${st.by}` : ''].filter(Boolean).join(' · ');
-    const kids = [];
-    if (canTrade && (state === 'open' || state === 'suspended')) {
-      const [market, period] = m.split('/');
-      kids.push(
-        state === 'open'
-          ? tradeButton('Suspend', `Suspend ${marketLabel(m)}`, () => trade(e, 'suspend', market, period), tradeFailed)
-          : tradeButton('Re-open', `Re-open ${marketLabel(m)}`, () => trade(e, 'resume', market, period), tradeFailed),
-      );
-    }
-    // The first group names its market (moneyline or 1X2).
-    if (group === 'ml') kids.push(h('span', { className: 'mname' }, marketLabel(m)));
-    kids.push(h('span', { className: `mpill ${state}`, title: text }, text || 'open'));
-    td.replaceChildren(h('div', { className: 'mline' }, ...kids));
+    renderStatusCell(e.mcells.get(group), group, m, st, canTrade && ((action) => trade(e, action, ...m.split('/'))), tradeFailed);
   }
 
   async function trade(e, action, market, period) {
