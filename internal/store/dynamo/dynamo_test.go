@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -128,17 +129,36 @@ func TestTTLAttribute(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t, Options{OddsTTL: tc.ttl, Now: func() time.Time { return now }})
 			o := oddsBatch("g1", "p1", 1)[0]
-			if _, err := s.PutOdds(t.Context(), []feed.Odds{o}); err != nil {
+			q := feed.Odds{GameID: "g1", Provider: "p1", ObservedAt: t0, ReceivedAt: t0, Market: feed.MarketTotal,
+				Line: 40.5, OverOdds: -110, UnderOdds: -110}
+			if _, err := s.PutOdds(t.Context(), []feed.Odds{o, q}); err != nil {
 				t.Fatalf("PutOdds: %v", err)
 			}
-			out, err := s.db.GetItem(t.Context(), &dynamodb.GetItemInput{
-				TableName: aws.String(s.opts.Table), Key: keyAV(o.Key()), ConsistentRead: aws.Bool(true),
-			})
+			m, _, err := s.PutMarketChange(t.Context(), feed.MarketChange{GameID: "g1", Market: feed.MarketTotal, Action: feed.ActionClose, At: t0})
 			if err != nil {
-				t.Fatalf("GetItem: %v", err)
+				t.Fatalf("PutMarketChange: %v", err)
 			}
-			if got := fromAV(out.Item)[feed.AttrExpire].N; got != tc.want {
-				t.Fatalf("EXPIRE = %q, want %q", got, tc.want)
+			p, _, err := s.Heard(t.Context(), "p1", t0)
+			if err != nil {
+				t.Fatalf("Heard: %v", err)
+			}
+			if _, _, err := s.AcquireLease(t.Context(), "l", "r1", t0, time.Minute); err != nil {
+				t.Fatalf("AcquireLease: %v", err)
+			}
+			// Quotes expire as odds do; statuses, providers and leases never.
+			for _, c := range []struct {
+				k    feed.Key
+				want string
+			}{{o.Key(), tc.want}, {q.Key(), tc.want}, {m.Key(), ""}, {p.Key(), ""}, {feed.LeaseKey("l"), ""}} {
+				out, err := s.db.GetItem(t.Context(), &dynamodb.GetItemInput{
+					TableName: aws.String(s.opts.Table), Key: keyAV(c.k), ConsistentRead: aws.Bool(true),
+				})
+				if err != nil || out.Item == nil {
+					t.Fatalf("GetItem(%v): %v, %v", c.k, out, err)
+				}
+				if got := fromAV(out.Item)[feed.AttrExpire].N; got != c.want {
+					t.Fatalf("%v: EXPIRE = %q, want %q", c.k, got, c.want)
+				}
 			}
 		})
 	}
@@ -167,6 +187,52 @@ func TestLatestOddsByProviderPrefixes(t *testing.T) {
 	for i, o := range got {
 		if o.Provider != want[i] || !o.ObservedAt.Equal(t0.Add(2*time.Millisecond)) {
 			t.Fatalf("[%d] = %s at %v, want %s at the newest time", i, o.Provider, o.ObservedAt, want[i])
+		}
+	}
+}
+
+// TestLatestQuotesPrefixes checks the loose index scan over LSI1's quotes
+// with provider ids that are prefixes of one another and several markets
+// and periods each.
+func TestLatestQuotesPrefixes(t *testing.T) {
+	s := newStore(t, Options{})
+	providers := []string{"b", "a-b", "ab", "a", "a.b", "a0"}
+	series := []struct {
+		m feed.Market
+		p feed.Period
+	}{{feed.MarketTotal, ""}, {feed.MarketTotal, feed.PeriodFirstHalf}, {feed.MarketMoneyline, feed.PeriodSecondHalf}, {feed.MarketSpread, feed.PeriodFirstHalf}}
+	var all []feed.Odds
+	for _, p := range providers {
+		for _, o := range oddsBatch("g1", p, 3) {
+			for _, sr := range series {
+				q := o
+				q.Market, q.Period = sr.m, sr.p
+				if sr.m != feed.MarketSpread {
+					q.AwaySpread, q.HomeSpread = 0, 0
+				}
+				if sr.m == feed.MarketTotal {
+					q.AwayOdds, q.HomeOdds, q.Line, q.OverOdds, q.UnderOdds = 0, 0, 40.5, o.AwayOdds, o.HomeOdds
+				}
+				all = append(all, q)
+			}
+		}
+	}
+	if _, err := s.PutOdds(t.Context(), all); err != nil {
+		t.Fatalf("PutOdds: %v", err)
+	}
+	got, err := s.LatestQuotes(t.Context(), "g1")
+	if err != nil {
+		t.Fatalf("LatestQuotes: %v", err)
+	}
+	if len(got) != len(providers)*len(series) {
+		t.Fatalf("%d quotes, want %d: %+v", len(got), len(providers)*len(series), got)
+	}
+	if !slices.IsSortedFunc(got, store.CompareQuotes) {
+		t.Fatalf("LatestQuotes not in CompareQuotes order: %+v", got)
+	}
+	for i, o := range got {
+		if !o.ObservedAt.Equal(t0.Add(2*time.Millisecond)) || (i > 0 && store.CompareQuotes(got[i-1], o) == 0) {
+			t.Fatalf("[%d] = %s %s at %v: want each series once, at the newest time", i, o.Provider, feed.MarketID(o.Market, o.Period), o.ObservedAt)
 		}
 	}
 }
