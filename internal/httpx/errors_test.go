@@ -14,7 +14,7 @@ import (
 func TestMarketErrorStatuses(t *testing.T) {
 	for err, want := range map[error]int{
 		fmt.Errorf("%w: cannot suspend a settled market", feed.ErrTransition): http.StatusConflict,
-		fmt.Errorf("resume total/full: %w", feed.ErrTraderSuspension):        http.StatusForbidden,
+		fmt.Errorf("resume total/full: %w", feed.ErrTraderSuspension):         http.StatusForbidden,
 	} {
 		if got := httpx.StatusOf(err); got != want {
 			t.Errorf("StatusOf(%v) = %d, want %d", err, got, want)
