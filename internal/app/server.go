@@ -104,6 +104,7 @@ type Server struct {
 	pipe   *pipeline
 	met    *metrics
 	live   *liveness.Monitor
+	desk   *trading.Desk // traders' suspensions, from the API and the dashboard
 	closer []func() error
 
 	readyMu  sync.Mutex
@@ -133,7 +134,8 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger) (*Server, erro
 		s.close()
 		return nil, err
 	}
-	dash := dashboard.New(dashboard.Options{Keys: keys, Users: users, SecureCookies: cfg.SecureCookies,
+	s.desk = trading.New(st, nil)
+	dash := dashboard.New(dashboard.Options{Keys: keys, Users: users, SecureCookies: cfg.SecureCookies, Trader: s.desk,
 		SessionTTL: cfg.SessionTTL, Assets: web.Assets(), Logger: log.With("module", "dashboard"),
 		OnSessionEnd: s.pipe.hub.CloseSession}) // a signed-out or expired session's streams close
 	s.live = liveness.New(st, liveness.Options{Timeout: cfg.ProviderTimeout, Replica: cfg.ReplicaID,
@@ -215,7 +217,7 @@ func (s *Server) routes(keys *auth.Keyring, dash *dashboard.Dashboard) http.Hand
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(auth.Require(keys, auth.RoleTrader, auth.RoleAdmin))
-		trading.NewHandler(trading.New(s.store, nil), s.log).Routes(r) // suspend and resume
+		trading.NewHandler(s.desk, s.log).Routes(r) // suspend and resume
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequireAny([]auth.Authenticator{keys, dash}, auth.RoleAdmin))
