@@ -27,10 +27,11 @@ func fuzzQuote() feed.Odds {
 
 // fuzzStatusItems are a market status, a provider's liveness and a lease.
 func fuzzStatusItems() []feed.Item {
+	settled := feed.MarketStatus{GameID: "g1", Market: feed.MarketTotal, Period: feed.PeriodFull, State: feed.MarketSettled,
+		Prev: feed.MarketClosed, By: "p1", At: fuzzTime, Version: 4, UpdatedAt: fuzzTime}
+	settled.Results = map[feed.Outcome]feed.Result{feed.OutcomeOver: feed.ResultWin, feed.OutcomeUnder: feed.ResultLose}
 	return []feed.Item{
-		feed.MarketItem(feed.MarketStatus{GameID: "g1", Market: feed.MarketTotal, Period: feed.PeriodFull, State: feed.MarketSettled,
-			Results: map[feed.Outcome]feed.Result{feed.OutcomeOver: feed.ResultWin, feed.OutcomeUnder: feed.ResultLose},
-			Prev:    feed.MarketClosed, By: "p1", At: fuzzTime, Version: 4, UpdatedAt: fuzzTime}),
+		feed.MarketItem(settled),
 		feed.ProviderItem(feed.ProviderStatus{Provider: "p1", State: feed.ProviderDown, LastHeard: fuzzTime, DownAt: fuzzTime,
 			DecidedBy: "r1", Version: 2}),
 		feed.LeaseItem(feed.Lease{Name: "liveness", Holder: "r1", Expires: fuzzTime}),
