@@ -110,6 +110,10 @@ func (o *owner) close(ctx context.Context) error {
 	defer o.mu.Unlock()
 	var err error
 	if o.conn != nil {
+		// Unlock first: the server frees a closed session's locks only when
+		// its backend has exited, a moment after Close returns, and Close
+		// promises the sources to other replicas at once.
+		_, _ = o.conn.Exec(ctx, "SELECT pg_advisory_unlock_all()")
 		err = o.conn.Close(ctx)
 		o.conn = nil
 	}
