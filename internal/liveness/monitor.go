@@ -164,7 +164,7 @@ func (m *Monitor) step(ctx context.Context) (bool, []feed.ProviderStatus, error)
 			continue // heard since it was read, or marked by the last holder
 		}
 		m.log.InfoContext(ctx, "liveness: provider down", "provider", p.Provider, "lastHeard", p.LastHeard,
-			"silentFor", silent, "timeout", m.o.Timeout, "version", st.Version)
+			"silentFor", silent.String(), "timeout", m.o.Timeout.String(), "version", st.Version)
 		marked = append(marked, st)
 	}
 	return true, marked, nil
