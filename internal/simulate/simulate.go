@@ -1,9 +1,13 @@
 // Package simulate is a provider simulator posting through the real HTTP
 // API. Live (the `oddsfeed simulate` command and `serve -demo`) runs a
 // realistic world: several providers, each with its own margin and latency,
-// quoting games of several sports that are scheduled, go live and close
-// (see Engine and the price model). Run is the load generator of the
-// benchmarks: one provider quoting N live games in turn, as fast as asked.
+// quoting every market (moneyline or three-way, spread, total) of games of
+// several sports that are scheduled, go live, score, stop bets around their
+// events, close and are settled, one provider going quiet now and then
+// (see Engine and the price model in model.go; markets.go, events.go,
+// settle.go, liveness.go; wire.go for what is posted). Run is the load
+// generator of the benchmarks: one provider quoting N live games' spreads
+// in turn, as fast as asked.
 package simulate
 
 import (
