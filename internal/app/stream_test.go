@@ -60,11 +60,21 @@ func send(t *testing.T, c *websocket.Conn, v any) {
 	}
 }
 
+// read reads the next frame, past the providers' liveness frames
+// ("providers" first on every connection, "provider" at any time): these
+// tests are about games.
 func read[T any](t *testing.T, c *websocket.Conn) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, b, err := c.Read(ctx)
+	for err == nil {
+		var kind struct{ Type string }
+		if json.Unmarshal(b, &kind) != nil || (kind.Type != "providers" && kind.Type != "provider") {
+			break
+		}
+		_, b, err = c.Read(ctx)
+	}
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
