@@ -20,8 +20,8 @@ import (
 
 // keys are one API key per role, and the configuration that accepts them.
 type keys struct {
-	provider, analyst, admin string
-	spec                     string
+	provider, analyst, admin, trader string
+	spec                             string
 }
 
 func newKeys() keys {
@@ -31,7 +31,7 @@ func newKeys() keys {
 		dst  *string
 		name string
 		role auth.Role
-	}{{&k.provider, "acme", auth.RoleProvider}, {&k.analyst, "alice", auth.RoleAnalyst}, {&k.admin, "root", auth.RoleAdmin}} {
+	}{{&k.provider, "acme", auth.RoleProvider}, {&k.analyst, "alice", auth.RoleAnalyst}, {&k.admin, "root", auth.RoleAdmin}, {&k.trader, "tess", auth.RoleTrader}} {
 		key, hash := auth.NewKey()
 		*r.dst = key
 		spec = append(spec, fmt.Sprintf("%s:%s:%s", r.name, r.role, hash))
