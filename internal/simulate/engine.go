@@ -180,6 +180,7 @@ func (e *Engine) Advance(now time.Time) Tick {
 	e.last = now
 	iv := e.interval()
 	open, closed := e.games[:0], 0
+	stopped := map[string]bool{} // games whose bets are stopped: their held-back odds wait too
 	for _, g := range e.games {
 		event := e.walk(g, now, dt)
 		switch {
@@ -200,6 +201,9 @@ func (e *Engine) Advance(now time.Time) Tick {
 		}
 		open = append(open, g)
 		e.quoteDue(g, now, iv, &t)
+		if now.Before(g.stopUntil) {
+			stopped[g.ID] = true
+		}
 	}
 	e.games = open
 	for range closed { // a new game takes each closed one's place
@@ -208,7 +212,7 @@ func (e *Engine) Advance(now time.Time) Tick {
 	}
 	keep := e.pending[:0]
 	for _, p := range e.pending {
-		if now.Before(p.due) || e.Quiet(p.provider, now) {
+		if now.Before(p.due) || e.Quiet(p.provider, now) || stopped[p.odds.GameID] {
 			keep = append(keep, p)
 			continue
 		}

@@ -72,10 +72,10 @@ func TestBetStopsAroundEvents(t *testing.T) {
 }
 
 // TestNoQuotesDuringBetStops: between a bet stop and its resume nobody
-// posts a quote of the game.
+// posts a quote of the game, not even a correction or a late one.
 func TestNoQuotesDuringBetStops(t *testing.T) {
 	e := NewEngine(Config{Providers: DefaultProviders, Games: 10, Rate: 100, LiveFor: 2 * time.Minute, Seed: 9, QuietEvery: -1,
-		Corrections: -1, Late: -1})
+		Corrections: 0.05, Late: 0.05})
 	stopped := map[string][2]time.Time{} // game -> the suspend's and resume's At, once both are out
 	pendingStop := map[string]time.Time{}
 	checked := 0
