@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,6 +36,7 @@ func TestMain(m *testing.M) {
 // Accounts of the test stack.
 const (
 	analystUser = "ana"
+	traderUser  = "tess"
 	adminUser   = "ops"
 	password    = "correct horse battery staple"
 )
@@ -59,6 +61,13 @@ func newStack(t *testing.T) *stack { t.Helper(); return newStackWith(t, true) }
 // newStackWith is newStack with or without the Postgres reporting database
 // (without it, pool is nil).
 func newStackWith(t *testing.T, postgres bool) *stack {
+	t.Helper()
+	return newStackVars(t, postgres, nil)
+}
+
+// newStackVars is newStackWith with configuration variables set (or
+// overridden) by vars.
+func newStackVars(t *testing.T, postgres bool, extra map[string]string) *stack {
 	t.Helper()
 	ctx := context.Background()
 	s := &stack{keys: map[string]string{}}
@@ -89,11 +98,12 @@ func newStackWith(t *testing.T, postgres bool) *stack {
 		"ODDSFEED_BACKEND":         "embedded",
 		"ODDSFEED_DATA_DIR":        t.TempDir(),
 		"ODDSFEED_API_KEYS":        strings.Join(keySpec, ","),
-		"ODDSFEED_DASHBOARD_USERS": fmt.Sprintf("%s:analyst:%s,%s:admin:%s", analystUser, hash, adminUser, hash),
+		"ODDSFEED_DASHBOARD_USERS": fmt.Sprintf("%s:analyst:%s,%s:trader:%s,%s:admin:%s", analystUser, hash, traderUser, hash, adminUser, hash),
 		"ODDSFEED_SESSION_TTL":     "1h",
 		"ODDSFEED_DATABASE_URL":    dsn,
 		"ODDSFEED_LOG_LEVEL":       "warn",
 	}
+	maps.Copy(vars, extra)
 	cfg, err := app.LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
