@@ -249,7 +249,7 @@ type FeedStore interface {
 	LatestOddsByProvider(ctx context.Context, gameID string) ([]feed.Odds, error)
 	// LatestQuotes returns the newest quote of each provider, market and
 	// period of a game (full-game spreads included), ordered by provider,
-	// then market, then period (CompareQuotes).
+	// then market, then period (CompareQuotes); none: an empty slice.
 	LatestQuotes(ctx context.Context, gameID string) ([]feed.Odds, error)
 	// ListOdds returns odds of a game in a time range, newest first.
 	ListOdds(ctx context.Context, r OddsRange) (OddsPage, error)

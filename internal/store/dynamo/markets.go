@@ -310,6 +310,9 @@ func (s *Store) LatestQuotes(ctx context.Context, gameID string) ([]feed.Odds, e
 	if err != nil {
 		return nil, fmt.Errorf("latest quotes of game %s: %w", gameID, err)
 	}
+	if res == nil {
+		res = []feed.Odds{}
+	}
 	hi := quoteKeyTop
 	for {
 		o, found, err := s.newestOdds(ctx, feed.LSI1Name, feed.AttrLSI1SK, "#sk BETWEEN :lo AND :hi", gameID,

@@ -251,6 +251,9 @@ func (s *Store) LatestQuotes(ctx context.Context, gameID string) ([]feed.Odds, e
 	if err != nil {
 		return nil, fmt.Errorf("latest quotes of game %s: %w", gameID, err)
 	}
+	if out == nil {
+		out = []feed.Odds{}
+	}
 	slices.SortFunc(out, store.CompareQuotes)
 	return out, nil
 }

@@ -149,8 +149,8 @@ func quoteCases() []testCase {
 			mustPutGame(t, s, newGame("g1", feed.StatusLive, t0))
 			mustPutGame(t, s, newGame("g10", feed.StatusLive, t0))
 			none, err := s.LatestQuotes(t.Context(), "g1")
-			if err != nil || len(none) != 0 {
-				t.Fatalf("LatestQuotes(no quotes) = %v, %v; want none", none, err)
+			if err != nil || none == nil || len(none) != 0 {
+				t.Fatalf("LatestQuotes(no quotes) = %#v, %v; want an empty slice", none, err)
 			}
 			providers := []string{"pinnacle", "bet", "bet365"}
 			var all []feed.Odds
