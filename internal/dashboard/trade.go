@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,13 +80,13 @@ func (d *Dashboard) trade(action feed.MarketAction) http.HandlerFunc {
 			httpx.Error(w, r, err)
 			return
 		}
-		var req tradeRequest
-		if err := json.Unmarshal(body, &req); err != nil {
-			httpx.Error(w, r, errors.Join(httpx.ErrMalformedJSON, err))
+		gameID := chi.URLParam(r, "id")
+		req, errs, err := decodeTrade(body, gameID, action, d.o.Now())
+		if err != nil {
+			httpx.Error(w, r, err)
 			return
 		}
-		gameID := chi.URLParam(r, "id")
-		if errs := validateTrade(gameID, action, req, d.o.Now()); len(errs) > 0 {
+		if len(errs) > 0 {
 			httpx.Invalid(w, r, http.StatusBadRequest, "the trader action is not valid", errs...)
 			return
 		}
@@ -108,6 +109,18 @@ func (d *Dashboard) trade(action feed.MarketAction) http.HandlerFunc {
 		}
 		httpx.WriteJSON(w, http.StatusOK, map[string]any{"markets": markets})
 	}
+}
+
+// decodeTrade decodes and checks a trader action's body (an empty body is
+// the whole game, no reason): err wraps httpx.ErrMalformedJSON when it is
+// not a JSON object of strings; errs names the fields that are not valid.
+func decodeTrade(body []byte, gameID string, action feed.MarketAction, now time.Time) (req tradeRequest, errs []httpx.FieldError, err error) {
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			return tradeRequest{}, nil, errors.Join(httpx.ErrMalformedJSON, err)
+		}
+	}
+	return req, validateTrade(gameID, action, req, now), nil
 }
 
 // validateTrade checks a trader action by the rule every market change is
