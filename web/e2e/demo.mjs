@@ -35,10 +35,15 @@ try {
   await page.waitForURL(base + '/');
   await page.waitForSelector('#board tr[data-provider]');
   await page.waitForSelector('#conn[data-state=live]');
+  await page.waitForSelector('#board td[data-cell="total:over"]:not(:empty)'); // every market type quoted
+  await page.waitForSelector('#provider-strip .prov');
+  // A market suspended (the simulator's bet stops around game events), when one comes soon.
+  await page.waitForSelector('#board td.mstat[data-state=suspended]', { timeout: 20_000 }).catch(() => {});
   await page.waitForFunction(() => document.querySelectorAll('#board td.up, #board td.down').length >= 3); // moves flash
   await shot('board.png');
 
   await page.goto(`${base}/games/${gameId}`);
+  await page.waitForSelector('#markets .market-card .chart .uplot canvas');
   await page.waitForSelector('#movement-chart .uplot canvas');
   await page.waitForSelector('#probability table.prob tbody tr');
   await page.waitForFunction(() => document.querySelectorAll('#ticks tbody tr').length > 10);
