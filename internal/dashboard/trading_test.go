@@ -21,7 +21,8 @@ const tradingTimeout = 3 * time.Second
 // its reason, within a second; the same for re-opening, and for suspending
 // and re-opening the whole game. A provider that quotes once and goes
 // silent past the server's provider timeout turns down on the analyst's
-// provider strip and its quotes are greyed "provider down"; when it quotes
+// provider strip within a second of the timeout and its quotes are greyed
+// "provider down"; when it quotes
 // again it is up and its new quotes are not greyed.
 func TestBrowserTrading(t *testing.T) {
 	root := harness.ModuleRoot()

@@ -5,7 +5,7 @@
 // re-opens it; the analyst's board shows each change within a second. A
 // provider that quotes once and goes silent turns down on the analyst's
 // strip and its quotes are greyed "provider down"; quoting again brings it
-// back.
+// back. The board shows it down within a second of the timeout.
 //
 // Environment: ODDSFEED_URL, E2E_TRADER, E2E_ANALYST, E2E_PASSWORD,
 // E2E_ADMIN_KEY, E2E_GAME (created here, soccer), E2E_PROVIDERS (three,
@@ -144,6 +144,8 @@ try {
     timeout: timeoutMs + 10_000,
   });
   result.downSeenAfterSilenceMs = Date.now() - lastPost;
+  // Told within a second of the timeout (its last post is when it was last heard).
+  check(result.downSeenAfterSilenceMs <= timeoutMs + 1000, `the board showed the provider down ${result.downSeenAfterSilenceMs - timeoutMs} ms after the timeout`);
   await analyst.waitForFunction((sel) => document.querySelector(sel)?.classList.contains('pdown'), q, { timeout: 2000 });
   check((await analyst.$eval(q, (td) => td.title)) === 'provider down', 'the down provider quote says nothing');
   check((await analyst.textContent(`${g} tr[data-provider="${quiet}"] td.provider`)).includes('provider down'), 'the provider row does not say provider down');
