@@ -52,10 +52,12 @@ func TestMetricsMoveOnFaults(t *testing.T) {
 		items = append(items, oddsJSON{GameID: "mf1", ObservedAt: at.Add(time.Duration(i) * time.Second), AwaySpread: 1, HomeSpread: -1, AwayOdds: 120 + i, HomeOdds: -140})
 	}
 	prov.want(200, "POST", "/v1/odds", map[string]any{"odds": items}, nil)
-	eventually(t, 60*time.Second, "5 changes applied by each consumer, copies filtered", func() bool {
+	// The game, four odds, and the provider's liveness (its odds say it is
+	// alive: heard once, before they are stored).
+	eventually(t, 60*time.Second, "6 changes applied by each consumer, copies filtered", func() bool {
 		m := admin()
-		return value(m, `oddsfeed_cdc_changes_total{consumer="broadcast"}`) == 5 &&
-			value(m, `oddsfeed_cdc_changes_total{consumer="reporting"}`) >= 5 &&
+		return value(m, `oddsfeed_cdc_changes_total{consumer="broadcast"}`) == 6 &&
+			value(m, `oddsfeed_cdc_changes_total{consumer="reporting"}`) >= 6 &&
 			value(m, `oddsfeed_cdc_filtered_total{consumer="broadcast"}`) >= 1
 	})
 	before := admin()
@@ -93,8 +95,8 @@ func TestMetricsMoveOnFaults(t *testing.T) {
 			value(m, `oddsfeed_cdc_failing{consumer="reporting"}`) == 0
 	})
 	after := admin()
-	if v := sample(t, after, `oddsfeed_cdc_changes_total{consumer="broadcast"}`); v != 5 {
-		t.Errorf("broadcast changes after the faults = %v, want 5 (the bad record is no change)", v)
+	if v := sample(t, after, `oddsfeed_cdc_changes_total{consumer="broadcast"}`); v != 6 {
+		t.Errorf("broadcast changes after the faults = %v, want 6 (the bad record is no change)", v)
 	}
 	st = pipelineStatus(t, base, k.analyst)
 	for _, name := range []string{"broadcast", "reporting"} {

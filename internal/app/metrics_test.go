@@ -79,7 +79,9 @@ func TestMetricsMove(t *testing.T) {
 		{`oddsfeed_http_requests_total{method="POST",route="/v1/odds",status="200"}`, 2},
 		{`oddsfeed_http_requests_total{method="POST",route="/v1/odds",status="422"}`, 1},
 		{`oddsfeed_websocket_clients`, 1},
-		{`oddsfeed_cdc_changes_total{consumer="broadcast"}`, 3},
+		// The game, two odds, and the provider's liveness (its odds say it
+		// is alive: heard once, before the first odds are stored).
+		{`oddsfeed_cdc_changes_total{consumer="broadcast"}`, 4},
 	} {
 		if got := sample(t, after, c.series); got != c.want {
 			t.Errorf("%s = %v, want %v", c.series, got, c.want)
