@@ -60,8 +60,9 @@ type Monitor struct {
 	ttl  time.Duration
 	log  *slog.Logger
 
-	held    bool   // held the lease at the last tick
-	lastErr string // the error of the last tick ("" none), to log changes only
+	held    bool      // held the lease at the last tick
+	until   time.Time // when the lease held ends
+	lastErr string    // the error of the last tick ("" none), to log changes only
 }
 
 // New returns a Monitor over s.
@@ -129,6 +130,11 @@ func (m *Monitor) Step(ctx context.Context) (held bool, marked []feed.ProviderSt
 
 func (m *Monitor) step(ctx context.Context) (bool, []feed.ProviderStatus, error) {
 	now := m.o.Clock().UTC()
+	if m.held && now.Before(m.until.Add(-m.ttl/2)) {
+		// Renewed at half its life: a write per tick would put several
+		// lease records a second on the change stream.
+		return m.decide(ctx, now)
+	}
 	lease, held, err := m.s.AcquireLease(ctx, LeaseName, m.o.Replica, now, m.ttl)
 	switch {
 	case err != nil:
@@ -142,10 +148,16 @@ func (m *Monitor) step(ctx context.Context) (bool, []feed.ProviderStatus, error)
 	case !held && m.held:
 		m.log.InfoContext(ctx, "liveness: another replica decides providers' liveness", "holder", lease.Holder)
 	}
-	m.held = held
+	m.held, m.until = held, lease.Expires
 	if !held {
 		return false, nil, nil
 	}
+	return m.decide(ctx, now)
+}
+
+// decide marks down, while this replica holds the lease, every provider up
+// and silent for longer than the timeout.
+func (m *Monitor) decide(ctx context.Context, now time.Time) (bool, []feed.ProviderStatus, error) {
 	providers, err := m.s.Providers(ctx)
 	if err != nil {
 		return true, nil, err

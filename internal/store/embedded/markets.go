@@ -75,6 +75,13 @@ func (s *Store) writeItem(ctx context.Context, k feed.Key, plan func(cur feed.It
 		if err := tx.Bucket(itemsBucket).Put(ik, entry[itemStart:]); err != nil {
 			return err
 		}
+		if next.Type() == feed.TypeLease {
+			// A lease coordinates replicas, and one process alone opens an
+			// embedded store: its renewals (several a second) would only
+			// fill the change log that every consumer skips them in.
+			entry = nil
+			return nil
+		}
 		seq, err = appendLog(tx.Bucket(logBucket), entry)
 		return err
 	})
@@ -87,8 +94,10 @@ func (s *Store) writeItem(ctx context.Context, k feed.Key, plan func(cur feed.It
 	if s.onCommit != nil {
 		s.onCommit(!s.db.NoSync)
 	}
-	s.publishEntry(seq, entry)
-	s.notify()
+	if entry != nil {
+		s.publishEntry(seq, entry)
+		s.notify()
+	}
 	return nil
 }
 
