@@ -279,3 +279,85 @@ func TestRunLogRetention(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestLogSourceMarketsProvidersLeases: through the embedded store's change
+// log and the Tailer, a quote of another market arrives as odds, a market
+// status change and a provider's liveness with their images, and the
+// leases (renewed by the liveness decider) reach no consumer, guarded or
+// not, and are no bad records. (The embedded store does not even log
+// leases; the DynamoDB stream carries them: TestTailerSkipsLeases.)
+func TestLogSourceMarketsProvidersLeases(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	putGames(t, s, "m", 1)
+	q := feed.Odds{GameID: "m-0", Provider: "acme", ObservedAt: at.Add(-time.Second), ReceivedAt: at,
+		Market: feed.MarketTotal, Period: feed.PeriodFirstHalf, Line: 23.5, OverOdds: -110, UnderOdds: -110}
+	if _, err := s.PutOdds(ctx, []feed.Odds{q}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PutMarketChange(ctx, feed.MarketChange{GameID: "m-0", Market: feed.MarketTotal, Period: feed.PeriodFirstHalf,
+		Action: feed.ActionSuspend, Reason: feed.ReasonBetStop, At: at, By: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 { // the decider renews its lease
+		if _, _, err := s.AcquireLease(ctx, "liveness", "replica-a", at.Add(time.Duration(i)*time.Second), 2*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.Heard(ctx, "acme", at); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.MarkProviderDown(ctx, "acme", at, at.Add(time.Minute), "replica-a"); err != nil {
+		t.Fatal(err)
+	}
+	last, err := s.LastSeq()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	guarded := &collector{name: "board", start: Start{Kind: TrimHorizon}}
+	plain := &collector{name: "reports", start: Start{Kind: TrimHorizon}}
+	tl := NewTailer(NewLogSource(s, LogOptions{Logger: quietLogger(), Backoff: fastBackoff}), TailerOptions{Logger: quietLogger(), Backoff: fastBackoff})
+	tl.Add(guarded, ConsumerOptions{Guard: NewGuard(GuardOptions{})})
+	tl.Add(plain, ConsumerOptions{})
+	stop := runTailer(t, tl)
+	pos := strconv.FormatUint(last, 10)
+	waitFor(t, "the whole log", func() bool {
+		st := tl.Stats()
+		return st[0].Sources[LogSourceName].Position == pos && st[1].Sources[LogSourceName].Position == pos
+	})
+	stop()
+	for _, c := range []*collector{guarded, plain} {
+		var types []string
+		for _, ch := range c.changes() {
+			types = append(types, ch.ItemType)
+			switch ch.ItemType {
+			case feed.TypeOdds:
+				if ch.NewOdds == nil || ch.NewOdds.Market != feed.MarketTotal || ch.NewOdds.Period != feed.PeriodFirstHalf || ch.Key != q.Key() {
+					t.Errorf("%s: quote change %+v", c.name, ch)
+				}
+			case feed.TypeMarket:
+				if m := ch.NewMarket; m == nil || m.State != feed.MarketSuspended || m.Reason != feed.ReasonBetStop || ch.Key != m.Key() || ch.Version != m.Version {
+					t.Errorf("%s: market change %+v", c.name, ch)
+				}
+			case feed.TypeProvider:
+				if p := ch.NewProvider; p == nil || p.Provider != "acme" || ch.Key != p.Key() || ch.Version != p.Version {
+					t.Errorf("%s: provider change %+v", c.name, ch)
+				}
+			}
+		}
+		want := fmt.Sprint([]string{feed.TypeGame, feed.TypeOdds, feed.TypeMarket, feed.TypeProvider, feed.TypeProvider})
+		if fmt.Sprint(types) != want || len(c.bad) != 0 {
+			t.Errorf("%s: got %v and %d bad records, want %s", c.name, types, len(c.bad), want)
+		}
+		if p := c.changes()[4].NewProvider; p.State != feed.ProviderDown || p.DecidedBy != "replica-a" {
+			t.Errorf("%s: last provider change %+v, want acme down", c.name, p)
+		}
+	}
+	for _, st := range tl.Stats() {
+		if st.Changes != 5 || st.Filtered != 0 || st.Bad != 0 {
+			t.Errorf("%s stats %+v, want 5 changes", st.Name, st)
+		}
+	}
+}
