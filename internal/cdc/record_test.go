@@ -251,7 +251,8 @@ func TestEncodeRecordRefuses(t *testing.T) {
 }
 
 func FuzzDecodeRecord(f *testing.F) {
-	for _, name := range []string{"insert_odds.json", "modify_game.json", "remove_ttl_millis.json", "malformed.json"} {
+	for _, name := range []string{"insert_odds.json", "modify_game.json", "remove_ttl_millis.json", "malformed.json",
+		"insert_quote.json", "modify_market.json", "modify_provider.json", "modify_lease.json"} {
 		f.Add(fixture(f, name))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
