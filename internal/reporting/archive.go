@@ -66,7 +66,8 @@ func (p *Partitions) setBound(bound time.Time) {
 }
 
 // moveArchive moves the archive's bound up to cutoff's day, then deletes
-// the archived ticks observed before cutoff. The move detaches the archive
+// the archived ticks observed before cutoff, batch rows at a time,
+// returning how many. The move detaches the archive
 // and attaches it again with the new bound, in one transaction holding an
 // ACCESS EXCLUSIVE lock on odds_ticks (writers and reports wait for a
 // moment; the attach checks the archive's rows, all below the old bound).
@@ -74,11 +75,11 @@ func (p *Partitions) setBound(bound time.Time) {
 // oldest one left (one a late writer made after the drop, say), so the
 // archive never overlaps a day partition. Replicas doing it together are
 // serialised by the lock; the second finds nothing to move.
-func (p *Partitions) moveArchive(ctx context.Context, cutoff time.Time) error {
+func (p *Partitions) moveArchive(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
 	to := Day(cutoff)
 	bound, ok, err := readArchiveBound(ctx, p.pool)
 	if err != nil || !ok {
-		return err
+		return 0, err
 	}
 	if to.After(bound) {
 		err = pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
@@ -114,12 +115,9 @@ func (p *Partitions) moveArchive(ctx context.Context, cutoff time.Time) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("move the bound of %s up to %s: %w", archiveTable, to.Format(time.DateOnly), err)
+			return 0, fmt.Errorf("move the bound of %s up to %s: %w", archiveTable, to.Format(time.DateOnly), err)
 		}
 	}
 	p.setBound(bound)
-	if _, err := p.pool.Exec(ctx, "DELETE FROM "+archiveTable+" WHERE observed_at < $1", cutoff); err != nil {
-		return fmt.Errorf("delete expired ticks from %s: %w", archiveTable, err)
-	}
-	return nil
+	return deleteTicksBefore(ctx, p.pool, archiveTable, cutoff, batch)
 }

@@ -168,12 +168,19 @@ func listDays(ctx context.Context, q querier) ([]time.Time, error) {
 // DropPartitionsBefore drops the day partitions that end at or before
 // cutoff (every row in them was observed before cutoff), returning their
 // names; then it moves the archive's bound up to cutoff's day and deletes
-// the archived ticks observed before cutoff (see moveArchive). Run it with
-// cutoff = now minus the retention period.
+// the archived ticks observed before cutoff (see moveArchive). Expire does
+// this and deletes the rest of what is older than cutoff.
 func (p *Partitions) DropPartitionsBefore(ctx context.Context, cutoff time.Time) ([]string, error) {
+	dropped, _, err := p.dropPartitionsBefore(ctx, cutoff, DefaultExpireBatch)
+	return dropped, err
+}
+
+// dropPartitionsBefore is DropPartitionsBefore, deleting batch archived
+// ticks at a time; it also returns how many it deleted.
+func (p *Partitions) dropPartitionsBefore(ctx context.Context, cutoff time.Time, batch int) ([]string, int64, error) {
 	days, err := p.List(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var dropped []string
 	for _, d := range days {
@@ -185,11 +192,12 @@ func (p *Partitions) DropPartitionsBefore(ctx context.Context, cutoff time.Time)
 		delete(p.known, d.Format(partitionLayout))
 		p.mu.Unlock()
 		if _, err := p.pool.Exec(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
-			return dropped, fmt.Errorf("drop partition %s: %w", name, err)
+			return dropped, 0, fmt.Errorf("drop partition %s: %w", name, err)
 		}
 		dropped = append(dropped, name)
 	}
-	return dropped, p.moveArchive(ctx, cutoff)
+	archived, err := p.moveArchive(ctx, cutoff, batch)
+	return dropped, archived, err
 }
 
 // forget clears what the keeper knows, after an insert found no partition
@@ -203,24 +211,26 @@ func (p *Partitions) forget() {
 
 // MaintainOptions tune Partitions.Maintain.
 type MaintainOptions struct {
-	// Retention is how long ticks are kept (default 30 days): partitions
-	// that end before now minus Retention are dropped.
+	// Retention is how long quotes are kept in odds_ticks and latest_odds
+	// (default 30 days): older ones are removed (Expire).
 	Retention time.Duration
 	// Ahead is how many days of partitions are kept ready after today
 	// (default 3); one day before today is kept ready too.
 	Ahead int
-	// Interval between runs (default 1h).
+	// Interval between runs (default MaintainInterval(Retention)).
 	Interval time.Duration
+	// Batch is the most rows one delete takes (default DefaultExpireBatch).
+	Batch int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Logger gets a line per dropped partition and per failure (default
-	// slog.Default()).
+	// Logger gets a line per dropped partition and per failure, and one at
+	// debug level per run that deleted rows (default slog.Default()).
 	Logger *slog.Logger
 }
 
-// Maintain creates partitions ahead and drops expired ones, at once and
-// then every Interval, until ctx ends. Every replica may run it: creators
-// and droppers are safe together.
+// Maintain creates partitions ahead and removes expired quotes (Expire),
+// at once and then every Interval, until ctx ends. Every replica may run
+// it: creators and droppers are safe together.
 func (p *Partitions) Maintain(ctx context.Context, o MaintainOptions) {
 	if o.Retention <= 0 {
 		o.Retention = 30 * 24 * time.Hour
@@ -229,7 +239,7 @@ func (p *Partitions) Maintain(ctx context.Context, o MaintainOptions) {
 		o.Ahead = 3
 	}
 	if o.Interval <= 0 {
-		o.Interval = time.Hour
+		o.Interval = MaintainInterval(o.Retention)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -244,12 +254,15 @@ func (p *Partitions) Maintain(ctx context.Context, o MaintainOptions) {
 		if err := p.EnsureAhead(ctx, now, 1, o.Ahead); err != nil && ctx.Err() == nil {
 			o.Logger.Error("create odds partitions ahead failed", "err", err)
 		}
-		dropped, err := p.DropPartitionsBefore(ctx, now.Add(-o.Retention))
-		for _, name := range dropped {
-			o.Logger.Info("dropped expired odds partition", "partition", name, "retention", o.Retention)
+		e, err := p.Expire(ctx, now.Add(-o.Retention), o.Batch)
+		for _, name := range e.Dropped {
+			o.Logger.Info("dropped expired odds partition", "partition", name, "retention", o.Retention.String())
+		}
+		if e.Ticks > 0 || e.Latest > 0 {
+			o.Logger.Debug("deleted expired quotes", "odds_ticks", e.Ticks, "latest_odds", e.Latest, "retention", o.Retention.String())
 		}
 		if err != nil && ctx.Err() == nil {
-			o.Logger.Error("drop expired odds partitions failed", "err", err)
+			o.Logger.Error("remove expired quotes failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
