@@ -220,10 +220,14 @@ var envVars = []envVar{
 		return errors.New("must be auto or off")
 	}},
 	{"ODDSFEED_POSTGRES_BIN", "", "directory of the private PostgreSQL's binaries (postgres, initdb, pg_ctl); empty = PATH, then the newest /usr/lib/postgresql/*/bin", str(func(c *Config) *string { return &c.PostgresBin })},
-	{"ODDSFEED_REPORT_RETENTION", "720h", "odds ticks older than this are dropped from Postgres (whole day partitions)", func(c *Config, v string) error {
+	{"ODDSFEED_REPORT_RETENTION", "", "quotes (odds_ticks, latest_odds) observed longer ago than this leave the Postgres reports (at least 1s); empty = ODDSFEED_ODDS_TTL when that is set and shorter than 720h, else 720h", func(c *Config, v string) error {
+		if v == "" {
+			c.ReportRetention = 0 // LoadConfig sets the default from the odds TTL
+			return nil
+		}
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 24*time.Hour {
-			return errors.New("must be a duration of at least 24h")
+		if err != nil || d < time.Second {
+			return errors.New("must be a duration of at least 1s, such as 720h, or empty for the default (the odds TTL when shorter than 720h, else 720h)")
 		}
 		c.ReportRetention = d
 		return nil
@@ -351,7 +355,22 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
+	if c.ReportRetention == 0 {
+		c.ReportRetention = DefaultReportRetention(c.OddsTTL)
+	}
 	return c, nil
+}
+
+// DefaultReportRetention is the report retention when
+// ODDSFEED_REPORT_RETENTION is not set: the odds TTL when it is set and
+// shorter than 720h (the reports keep odds as long as the store does, at
+// least 1s), else 720h.
+func DefaultReportRetention(oddsTTL time.Duration) time.Duration {
+	const most = 720 * time.Hour
+	if oddsTTL <= 0 || oddsTTL >= most {
+		return most
+	}
+	return max(oddsTTL, time.Second)
 }
 
 // redact hides values of secret variables in error messages.

@@ -45,6 +45,10 @@ func FuzzLoadConfig(f *testing.F) {
 		if bad := invalidConfig(cfg); bad != "" {
 			t.Fatalf("%s=%q accepted, but %s", name, value, bad)
 		}
+		// Unset, the report retention follows the odds TTL up to 720h.
+		if want := DefaultReportRetention(cfg.OddsTTL); (name != "ODDSFEED_REPORT_RETENTION" || value == "") && cfg.ReportRetention != want {
+			t.Fatalf("%s=%q: report retention %v, want %v (odds TTL %v)", name, value, cfg.ReportRetention, want, cfg.OddsTTL)
+		}
 	})
 }
 
@@ -66,8 +70,8 @@ func invalidConfig(c Config) string {
 		return "OddsTTL < 0"
 	case c.ShutdownTimeout <= 0:
 		return "ShutdownTimeout <= 0"
-	case c.ReportRetention < 24*time.Hour:
-		return "ReportRetention < 24h"
+	case c.ReportRetention < time.Second:
+		return "ReportRetention < 1s"
 	case c.SessionTTL < time.Minute:
 		return "SessionTTL < 1m"
 	case c.DevBridgeDuplicateEvery < 0 || c.DevBridgeReorderWindow < 0 || c.DevBridgeMalformedEvery < 0:

@@ -25,7 +25,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"ODDSFEED_DYNAMODB_ENDPOINT": "localhost:8000"}, "ODDSFEED_DYNAMODB_ENDPOINT"},
 		{map[string]string{"ODDSFEED_KINESIS_CONSUMER": "oddsfeed 1"}, "ODDSFEED_KINESIS_CONSUMER"},
 		{map[string]string{"ODDSFEED_DATABASE_URL": "mysql://x"}, "ODDSFEED_DATABASE_URL"},
-		{map[string]string{"ODDSFEED_REPORT_RETENTION": "1h"}, "ODDSFEED_REPORT_RETENTION"},
+		{map[string]string{"ODDSFEED_REPORT_RETENTION": "500ms"}, "ODDSFEED_REPORT_RETENTION"},
 		{map[string]string{"ODDSFEED_LOG_LEVEL": "loud"}, "ODDSFEED_LOG_LEVEL"},
 		{map[string]string{"ODDSFEED_READ_TIMEOUT": "0"}, "ODDSFEED_READ_TIMEOUT"},
 		{map[string]string{"ODDSFEED_WRITE_TIMEOUT": "10ms"}, "ODDSFEED_WRITE_TIMEOUT"},
@@ -64,6 +64,41 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	})
 	if got := fmt.Sprint(cfg.TrustedProxies); err != nil || got != "[10.0.0.1/32 172.16.0.0/12 fd00::/8 ::1/128]" {
 		t.Fatalf("trusted proxies = %s, %v", got, err)
+	}
+}
+
+// TestConfigReportRetention: unset, the reports keep quotes as long as the
+// store keeps odds (ODDSFEED_ODDS_TTL) up to 720h; set, it wins; below 1s
+// or not a duration it is refused with a message naming it.
+func TestConfigReportRetention(t *testing.T) {
+	for _, tt := range []struct {
+		ttl, retention string
+		want           time.Duration
+	}{
+		{"", "", 720 * time.Hour}, // the defaults: nothing changes
+		{"2s", "", 2 * time.Second},
+		{"719h", "", 719 * time.Hour},
+		{"720h", "", 720 * time.Hour},
+		{"0", "", 720 * time.Hour}, // odds kept for ever
+		{"100ms", "", time.Second},
+		{"2s", "1h", time.Hour},
+		{"2s", "2000h", 2000 * time.Hour},
+		{"", "1s", time.Second},
+	} {
+		cfg, err := app.LoadConfig(func(k string) string {
+			return map[string]string{"ODDSFEED_ODDS_TTL": tt.ttl, "ODDSFEED_REPORT_RETENTION": tt.retention}[k]
+		})
+		if err != nil || cfg.ReportRetention != tt.want {
+			t.Errorf("ODDSFEED_ODDS_TTL=%q ODDSFEED_REPORT_RETENTION=%q: retention %v, %v; want %v", tt.ttl, tt.retention, cfg.ReportRetention, err, tt.want)
+		}
+	}
+	for _, v := range []string{"500ms", "0", "-1h", "a month", "30d"} {
+		_, err := app.LoadConfig(func(k string) string {
+			return map[string]string{"ODDSFEED_REPORT_RETENTION": v, "ODDSFEED_ODDS_TTL": "2s"}[k]
+		})
+		if err == nil || !strings.Contains(err.Error(), `ODDSFEED_REPORT_RETENTION="`+v+`": must be a duration of at least 1s`) {
+			t.Errorf("ODDSFEED_REPORT_RETENTION=%q: %v", v, err)
+		}
 	}
 }
 

@@ -67,7 +67,9 @@ func openPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// maintainJob keeps day partitions created ahead and drops expired ones.
+// maintainJob keeps day partitions created ahead and removes the quotes
+// older than retention (whole days, then rows), every
+// reporting.MaintainInterval(retention).
 func (rp *reportingPart) maintainJob(retention time.Duration, log *slog.Logger) func(context.Context) {
 	return func(ctx context.Context) {
 		rp.parts.Maintain(ctx, reporting.MaintainOptions{Retention: retention, Logger: log})
