@@ -191,6 +191,9 @@ export async function marketsSection(el, game) {
   current.markets.forEach(setStatus);
   if (cards.size === 0) grid.replaceChildren(h('p', { className: 'notice', id: 'no-markets' }, 'No markets quoted yet.'));
 
+  // The "as of" times tick.
+  setInterval(() => cards.forEach(renderQuotes), 1000);
+
   let redraw = new Set();
   return {
     odds(o) {
