@@ -235,6 +235,9 @@ try {
   );
   check((await t.page.textContent('#markets .market-card[data-market="three_way/full"] tr[data-provider=alpha]')).includes('+140'), 'the live quote is not in the prices');
 
+  await t.page.click('#markets .market-card[data-market="three_way/full"] .actions button'); // Suspend
+  await waitFor(t.page, () => document.querySelector('#markets .market-card[data-market="three_way/full"]')?.dataset.state === 'suspended', null, 'the 1X2 card suspended by the trader');
+  check((await t.page.textContent('#markets .market-card[data-market="three_way/full"] .actions button')) === 'Re-open', 'the suspended card offers no Re-open');
   if (env('E2E_SCREENSHOT', '')) await t.page.screenshot({ path: env('E2E_SCREENSHOT').replace(/\.png$/, '-game.png'), fullPage: true });
 
   step('an analyst sees the statuses but no trader buttons');
