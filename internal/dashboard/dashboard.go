@@ -11,6 +11,10 @@
 // survive a restart and are not shared between replicas. That suits the
 // single node the dashboard is meant for; behind a load balancer, use sticky
 // sessions. Failed sign-ins are throttled per username and client address.
+//
+// Traders (and admins) suspend and re-open markets from the pages through
+// the dashboard's own routes (trade.go), which call the Trader it is given
+// (internal/trading.Desk): the same CSRF header, and the role checked here.
 package dashboard
 
 import (
@@ -43,7 +47,8 @@ const DefaultSessionTTL = 12 * time.Hour
 
 // Options configure a Dashboard.
 type Options struct {
-	// Keys admits sign-in with an analyst's or admin's API key (nil: none).
+	// Keys admits sign-in with an analyst's, trader's or admin's API key (nil:
+	// none).
 	Keys *auth.Keyring
 	// Users are the username/password accounts (see ParseUsers).
 	Users map[string]UserEntry

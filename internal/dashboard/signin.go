@@ -68,7 +68,7 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 		if ok && p.Role == auth.RoleProvider {
 			ok = false
 		}
-		data.Error = "That API key is not an analyst's or admin's key."
+		data.Error = "That API key is not an analyst's, trader's or admin's key."
 	} else {
 		var checked bool
 		p, ok, checked = d.checkUser(r, data.Username, r.PostForm.Get("password"))
