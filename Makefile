@@ -55,7 +55,7 @@ FUZZ_TARGETS := \
 	internal/cdc:FuzzDecodeRecord internal/cdc:FuzzRecordRoundTrip internal/broadcast:FuzzClientRequest \
 	internal/store/dynamo:FuzzDecodeCursor internal/store/embedded:FuzzDecodeCursor \
 	internal/store/embedded:FuzzDecodeItem internal/store/embedded:FuzzDecodeEntry \
-	internal/feed:FuzzParseKeyTime internal/app:FuzzLoadConfig internal/dashboard:FuzzSafeNext internal/auth:FuzzParseKeyring \
+	internal/feed:FuzzParseKeyTime internal/app:FuzzLoadConfig internal/dashboard:FuzzSafeNext internal/dashboard:FuzzTradeRequest internal/auth:FuzzParseKeyring \
 	internal/auth:FuzzTokenCheck
 
 fuzz: deps
