@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,15 +12,19 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/oddsfeed/oddsfeed/internal/reporting"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
 )
 
 // TestRetentionEmbedded runs the embedded back end with a TTL of seconds: odds
 // older than it leave the reads (the store deletes them, as DynamoDB's TTL
-// does), their expiries reach no WebSocket client, the reports keep them
-// (a TTL expiry is not a deletion of business data), and under a steady feed
-// the database file stops growing once deletions and the change log's trim
-// keep up.
+// does), their expiries reach no WebSocket client, under a steady feed the
+// database file stops growing once deletions and the change log's trim keep
+// up, and the reports, whose retention follows the TTL when it is not set,
+// drop the old game's quotes while the feed's recent ones are there. The
+// sync does not delete them for the expiries (a TTL expiry is not a
+// deletion of business data: TestRetentionReportsOutliveTheTTL); the
+// reports' own retention does.
 func TestRetentionEmbedded(t *testing.T) {
 	k := newKeys()
 	dir := t.TempDir()
@@ -66,9 +71,6 @@ func TestRetentionEmbedded(t *testing.T) {
 	if f.Type != "odds" || f.Seq != seq+1 || !strings.Contains(string(f.Odds), `"awayOdds":777`) {
 		t.Fatalf("frame after the expiries = %+v %s, want the new odds at seq %d", f, f.Odds, seq+1)
 	}
-	// The reports keep the expired ticks, and the sync went past the
-	// expiries to the new odds.
-	eventually(t, 15*time.Second, "the new odds in the reports", func() bool { return ticks(t, dsn, "old") == 4 })
 
 	// A steady feed of ~500 odds/s over 10 games for 16 s: sample the file.
 	file := filepath.Join(dir, "embedded", embedded.DBFile)
@@ -100,6 +102,28 @@ func TestRetentionEmbedded(t *testing.T) {
 		}
 	}
 	t.Logf("database file: %d bytes at the plateau, %d at the end", plateau, final)
+	// The reports keep quotes for 2s (ODDSFEED_REPORT_RETENTION follows
+	// the TTL), maintained every 500ms: the old game's are gone from
+	// odds_ticks, latest_odds and the reports on them; nothing older than
+	// the retention is left but for a run or two; and a fresh quote is
+	// there (the sync went on past the expiries).
+	eventually(t, 15*time.Second, "the old game's quotes to leave the reports", func() bool {
+		var m struct{ Providers []json.RawMessage }
+		var p struct{ Providers []json.RawMessage }
+		ana.want(200, "GET", "/v1/reports/games/old/movement", nil, &m)
+		ana.want(200, "GET", "/v1/reports/games/old/probability", nil, &p)
+		return len(m.Providers) == 0 && len(p.Providers) == 0 &&
+			pgCount(t, dsn, `SELECT (SELECT count(*) FROM odds_ticks WHERE game_id = 'old') + (SELECT count(*) FROM latest_odds WHERE game_id = 'old')`) == 0 &&
+			pgCount(t, dsn, `SELECT (SELECT count(*) FROM odds_ticks WHERE observed_at < now() - interval '4s') + (SELECT count(*) FROM latest_odds WHERE observed_at < now() - interval '4s')`) == 0
+	})
+	eventually(t, 15*time.Second, "a fresh quote in the reports", func() bool {
+		prov.want(200, "POST", "/v1/odds", map[string]any{"odds": []oddsJSON{{GameID: "f0", ObservedAt: time.Now().UTC(), AwaySpread: 1, HomeSpread: -1, AwayOdds: 100, HomeOdds: -120}}}, nil)
+		var m struct {
+			Providers []struct{ Points []json.RawMessage }
+		}
+		ana.want(200, "GET", "/v1/reports/games/f0/movement", nil, &m)
+		return len(m.Providers) == 1 && len(m.Providers[0].Points) > 0
+	})
 	// Without deletions the data doubles from 2*warm to the end: so would
 	// the file (bbolt grows it by doubling its map, in powers of two).
 	if final > plateau*12/10 {
@@ -118,8 +142,53 @@ func TestRetentionEmbedded(t *testing.T) {
 	}
 }
 
-// ticks counts the reporting rows of a game's odds.
-func ticks(t *testing.T, dsn, gameID string) int {
+// TestRetentionReportsOutliveTheTTL: with ODDSFEED_REPORT_RETENTION set
+// longer than the odds TTL, odds that expired from the store stay in the
+// reports (the sync applies the expiries without deleting, and the
+// maintenance keeps what is younger than the retention).
+func TestRetentionReportsOutliveTheTTL(t *testing.T) {
+	k := newKeys()
+	dsn := reportingDB(t)
+	base := serve(t, map[string]string{
+		"ODDSFEED_ADDR": "127.0.0.1:0", "ODDSFEED_DATA_DIR": t.TempDir(), "ODDSFEED_API_KEYS": k.spec,
+		"ODDSFEED_ODDS_TTL": "2s", "ODDSFEED_REPORT_RETENTION": "30s", "ODDSFEED_DATABASE_URL": dsn,
+	})
+	prov, ana := client{t, base, k.provider}, client{t, base, k.analyst}
+	prov.want(201, "PUT", "/v1/games/old", map[string]any{"sport": "tennis", "gameDate": time.Now().UTC(), "status": "live"}, nil)
+	start := time.Now().UTC()
+	var old []oddsJSON
+	for i := range 3 {
+		old = append(old, oddsJSON{GameID: "old", ObservedAt: start.Add(time.Duration(i) * time.Millisecond), AwaySpread: 1, HomeSpread: -1, AwayOdds: 100 + i, HomeOdds: -120})
+	}
+	prov.want(200, "POST", "/v1/odds", map[string]any{"odds": old}, nil)
+	eventually(t, 15*time.Second, "the expired odds to leave the reads", func() bool {
+		var page struct{ Odds []oddsJSON }
+		ana.want(200, "GET", "/v1/games/old/odds", nil, &page)
+		return len(page.Odds) == 0
+	})
+	// One more odds after the expiries: once it is in the reports, the
+	// sync has applied them.
+	prov.want(200, "POST", "/v1/odds", map[string]any{"odds": []oddsJSON{{GameID: "old", ObservedAt: time.Now().UTC(), AwaySpread: 1, HomeSpread: -1, AwayOdds: 777, HomeOdds: -120}}}, nil)
+	eventually(t, 15*time.Second, "the new odds in the reports", func() bool {
+		return pgCount(t, dsn, `SELECT count(*) FROM odds_ticks WHERE game_id = 'old'`) == 4
+	})
+	// A maintenance run (every 7.5s for 30s) after the expiries: the
+	// ticks are kept, and the reports show them.
+	time.Sleep(reporting.MaintainInterval(30*time.Second) + time.Second)
+	var m struct {
+		Providers []struct{ Points []json.RawMessage }
+	}
+	ana.want(200, "GET", "/v1/reports/games/old/movement", nil, &m)
+	if n := pgCount(t, dsn, `SELECT count(*) FROM odds_ticks WHERE game_id = 'old'`); n != 4 || len(m.Providers) != 1 || len(m.Providers[0].Points) != 4 {
+		t.Fatalf("reports after the expiries: %d ticks, movement %+v; want 4", n, m)
+	}
+	if n := pgCount(t, dsn, `SELECT count(*) FROM latest_odds WHERE game_id = 'old'`); n != 1 {
+		t.Fatalf("%d latest rows of the old game, want 1", n)
+	}
+}
+
+// pgCount returns the number a query of the reporting database gives.
+func pgCount(t *testing.T, dsn, query string, args ...any) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -129,8 +198,8 @@ func ticks(t *testing.T, dsn, gameID string) int {
 	}
 	defer conn.Close(ctx)
 	var n int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM odds_ticks WHERE game_id = $1`, gameID).Scan(&n); err != nil {
-		t.Fatal(err)
+	if err := conn.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
 	}
 	return n
 }
