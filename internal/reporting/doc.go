@@ -14,6 +14,17 @@
 //     demand, dropped after the retention period. Ticks observed before the
 //     oldest day kept (backdated odds) go to the one archive partition
 //     instead, emptied by the next maintenance run (archive.go).
+//   - Retention (Partitions.Expire, expire.go): quotes are kept for the
+//     retention, by observation time. Each maintenance run (every
+//     MaintainInterval: a quarter of the retention, 250ms to 1h) drops the
+//     day partitions that ended before the cutoff, then deletes the rows
+//     older than it left in the cutoff's day partition and the archive, and
+//     the latest_odds rows whose newest quote is older, in batches (at most
+//     DefaultExpireBatch rows a statement, no long locks). So a retention
+//     shorter than a day works (the server's default is the odds TTL when
+//     that is shorter than 720h). Only quotes expire: market status
+//     history, settlements and provider outages are not odds, and nothing
+//     deletes them.
 //   - Backfill loads a whole feed store through a Scanner, resumably.
 //   - Reports serves the reports HTTP API from sqlc queries (package db,
 //     generated from the top-level sql directory; never edit it by hand).
@@ -41,7 +52,8 @@
 // and reason; provider outages; settlement summary; margin per market type
 // and provider.
 //
-// Deletions: a TTL expiry (Change.Expired) never deletes report rows. A
+// Deletions: a TTL expiry (Change.Expired) never deletes report rows (the
+// retention above does, on its own clock). A
 // user's REMOVE of odds deletes the tick, all its versions (and refreshes
 // latest_odds from the ticks left); a user's REMOVE of a game (or of a
 // market status) marks it deleted (deleted_at),
