@@ -242,10 +242,10 @@ func TestDockerComposeKeys(t *testing.T) {
 		t.Fatalf("the server's keys file: %v", err)
 	}
 	ring, err := auth.ParseKeyring(string(spec))
-	if err != nil || ring.Len() != 3 {
+	if err != nil || ring.Len() != 4 {
 		t.Fatalf("server keyring from %s: %v (%d keys)", keysFile, err, ring.Len())
 	}
-	for _, role := range []auth.Role{auth.RoleProvider, auth.RoleAnalyst, auth.RoleAdmin} {
+	for _, role := range []auth.Role{auth.RoleProvider, auth.RoleAnalyst, auth.RoleTrader, auth.RoleAdmin} {
 		k, err := app.DevKey(tmp, role)
 		if err != nil {
 			t.Fatal(err)
