@@ -25,27 +25,24 @@ import (
 // condition means another writer changed the item in between.
 const writeAttempts = 64
 
-// errNoWrite is returned by a plan that writes nothing; writeItem returns
-// nil then.
-var errNoWrite = errors.New("nothing to write")
-
 // writeItem reads the item at k (strongly consistent; nil: none), lets plan
 // decide the item to write in its place, and writes it only if the item
 // read still stands: absent, or with the same values of the attributes
 // guard (VERSION, or what a lease item changes). When another writer won,
 // plan runs again on the item standing then (returned with the failure).
-// plan returns errNoWrite to write nothing, or its own error, which
-// writeItem returns.
-func (s *Store) writeItem(ctx context.Context, k feed.Key, guard []string, plan func(cur feed.Item) (feed.Item, error)) error {
+// plan (one of package store's plans, given the time of the write) returns
+// store.ErrNoWrite to write nothing, or its own error, which writeItem
+// returns.
+func (s *Store) writeItem(ctx context.Context, k feed.Key, guard []string, plan func(cur feed.Item, now time.Time) (feed.Item, error)) error {
 	cur, err := s.standing(ctx, k, nil)
 	if err != nil {
 		return err
 	}
 	retries := 0
 	for lost := 0; lost < writeAttempts; {
-		next, err := plan(cur)
+		next, err := plan(cur, s.opts.Now())
 		if err != nil {
-			if errors.Is(err, errNoWrite) {
+			if errors.Is(err, store.ErrNoWrite) {
 				return nil
 			}
 			return err
@@ -118,35 +115,11 @@ var versionGuard = []string{feed.AttrVersion}
 // read, the rule and a write conditional on the version read, retried when
 // another write won.
 func (s *Store) PutMarketChange(ctx context.Context, c feed.MarketChange) (feed.MarketStatus, feed.ChangeEffect, error) {
-	var (
-		stored feed.MarketStatus
-		effect feed.ChangeEffect
-	)
-	err := s.writeItem(ctx, feed.MarketKey(c.GameID, c.Market, c.Period), versionGuard, func(cur feed.Item) (feed.Item, error) {
-		var old feed.MarketStatus
-		if cur != nil {
-			var err error
-			if old, err = feed.DecodeMarket(cur); err != nil {
-				return nil, err
-			}
-		}
-		next, eff, err := feed.ApplyMarketChange(old, cur != nil, c)
-		if err != nil {
-			return nil, err
-		}
-		stored, effect = next, eff
-		if eff != feed.Applied {
-			return nil, errNoWrite
-		}
-		next.UpdatedAt = s.opts.Now()
-		it := feed.MarketItem(next)
-		stored, err = feed.DecodeMarket(it) // as a read returns it
-		return it, err
-	})
-	if err != nil {
+	w := &store.MarketWrite{Change: c}
+	if err := s.writeItem(ctx, feed.MarketKey(c.GameID, c.Market, c.Period), versionGuard, w.Plan); err != nil {
 		return feed.MarketStatus{}, 0, fmt.Errorf("put market change %s %s: %w", c.GameID, feed.MarketID(c.Market, c.Period), err)
 	}
-	return stored, effect, nil
+	return w.Stored, w.Effect, nil
 }
 
 // Markets returns the statuses of a game's markets, by market then period
@@ -193,56 +166,22 @@ func (s *Store) queryPrefix(ctx context.Context, pk, prefix string, fn func(feed
 	}
 }
 
-// providerWrite writes a provider's liveness item as rule decides.
-func (s *Store) providerWrite(ctx context.Context, provider string, rule func(cur feed.ProviderStatus, found bool) (feed.ProviderStatus, bool)) (feed.ProviderStatus, bool, error) {
-	var (
-		stored  feed.ProviderStatus
-		written bool
-	)
-	err := s.writeItem(ctx, feed.ProviderKey(provider), versionGuard, func(cur feed.Item) (feed.Item, error) {
-		var old feed.ProviderStatus
-		if cur != nil {
-			var err error
-			if old, err = feed.DecodeProvider(cur); err != nil {
-				return nil, err
-			}
-		}
-		next, write := rule(old, cur != nil)
-		stored, written = next, write
-		if !write {
-			return nil, errNoWrite
-		}
-		it := feed.ProviderItem(next)
-		var err error
-		stored, err = feed.DecodeProvider(it)
-		return it, err
-	})
-	if err != nil {
-		return feed.ProviderStatus{}, false, err
-	}
-	return stored, written, nil
-}
-
 // Heard records that provider was heard at, by feed.Heard.
 func (s *Store) Heard(ctx context.Context, provider string, at time.Time) (feed.ProviderStatus, bool, error) {
-	st, written, err := s.providerWrite(ctx, provider, func(cur feed.ProviderStatus, found bool) (feed.ProviderStatus, bool) {
-		return feed.Heard(cur, found, provider, at)
-	})
-	if err != nil {
+	w := store.HeardWrite(provider, at)
+	if err := s.writeItem(ctx, feed.ProviderKey(provider), versionGuard, w.Plan); err != nil {
 		return feed.ProviderStatus{}, false, fmt.Errorf("heard provider %s: %w", provider, err)
 	}
-	return st, written, nil
+	return w.Stored, w.Written, nil
 }
 
 // MarkProviderDown marks provider down by feed.MarkDown.
 func (s *Store) MarkProviderDown(ctx context.Context, provider string, lastHeard, at time.Time, by string) (feed.ProviderStatus, bool, error) {
-	st, written, err := s.providerWrite(ctx, provider, func(cur feed.ProviderStatus, found bool) (feed.ProviderStatus, bool) {
-		return feed.MarkDown(cur, found, lastHeard, at, by)
-	})
-	if err != nil {
+	w := store.MarkDownWrite(lastHeard, at, by)
+	if err := s.writeItem(ctx, feed.ProviderKey(provider), versionGuard, w.Plan); err != nil {
 		return feed.ProviderStatus{}, false, fmt.Errorf("mark provider %s down: %w", provider, err)
 	}
-	return st, written, nil
+	return w.Stored, w.Written, nil
 }
 
 // Providers returns every provider's liveness, by provider: the partition
@@ -267,32 +206,11 @@ var leaseGuard = []string{feed.AttrHolder, feed.AttrLeaseExpires}
 // AcquireLease takes or renews the lease name for holder until now+ttl
 // when feed.LeaseFree allows, by a write conditional on the lease read.
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (feed.Lease, bool, error) {
-	var (
-		lease feed.Lease
-		held  bool
-	)
-	err := s.writeItem(ctx, feed.LeaseKey(name), leaseGuard, func(cur feed.Item) (feed.Item, error) {
-		var old feed.Lease
-		if cur != nil {
-			var err error
-			if old, err = feed.DecodeLease(cur); err != nil {
-				return nil, err
-			}
-		}
-		if !feed.LeaseFree(old, cur != nil, holder, now) {
-			lease, held = old, false
-			return nil, errNoWrite
-		}
-		it := feed.LeaseItem(feed.Lease{Name: name, Holder: holder, Expires: now.Add(ttl)})
-		var err error
-		lease, err = feed.DecodeLease(it)
-		held = err == nil
-		return it, err
-	})
-	if err != nil {
+	w := &store.LeaseWrite{Name: name, Holder: holder, Now: now, TTL: ttl}
+	if err := s.writeItem(ctx, feed.LeaseKey(name), leaseGuard, w.Plan); err != nil {
 		return feed.Lease{}, false, fmt.Errorf("acquire lease %s: %w", name, err)
 	}
-	return lease, held, nil
+	return w.Lease, w.Held, nil
 }
 
 // quoteKeyTop is just above every LSI1 key starting with QUOTE#.

@@ -10,22 +10,20 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/oddsfeed/oddsfeed/internal/feed"
+	"github.com/oddsfeed/oddsfeed/internal/store"
 )
 
 // Market statuses, provider liveness and leases are items of their own
 // (feed.MarketKey, ProviderKey, LeaseKey), written straight to the items
 // bucket (never pending, never expiring) by one read-rule-write
 // transaction each, with its INSERT or MODIFY (with the old image) in the
-// change log, as games are.
-
-// errNoWrite is returned by a plan that writes nothing; writeItem returns
-// nil then.
-var errNoWrite = errors.New("nothing to write")
+// change log, as games are (a lease: no entry). The plans are package
+// store's, shared with the DynamoDB adapter.
 
 // writeItem reads the item at k (nil: none), lets plan decide the item to
 // write in its place at time at, and writes it with its change-log entry,
 // all in one transaction: bbolt runs one writer at a time, so the item
-// read is the item replaced. plan returns errNoWrite to write nothing (a
+// read is the item replaced. plan returns store.ErrNoWrite to write nothing (a
 // read transaction that finds nothing to write writes nothing at all) or
 // its own error, which writeItem returns.
 func (s *Store) writeItem(ctx context.Context, k feed.Key, plan func(cur feed.Item, at time.Time) (feed.Item, error)) error {
@@ -86,7 +84,7 @@ func (s *Store) writeItem(ctx context.Context, k feed.Key, plan func(cur feed.It
 		return err
 	})
 	if err != nil {
-		if !errors.Is(err, errNoWrite) {
+		if !errors.Is(err, store.ErrNoWrite) {
 			s.tail.invalidate()
 		}
 		return ignoreNoWrite(err)
@@ -102,7 +100,7 @@ func (s *Store) writeItem(ctx context.Context, k feed.Key, plan func(cur feed.It
 }
 
 func ignoreNoWrite(err error) error {
-	if errors.Is(err, errNoWrite) {
+	if errors.Is(err, store.ErrNoWrite) {
 		return nil
 	}
 	return err
@@ -120,35 +118,11 @@ func readItem(tx *bolt.Tx, ik []byte) (feed.Item, error) {
 // PutMarketChange applies c to its market by feed.ApplyMarketChange in one
 // transaction (the status read is the status replaced).
 func (s *Store) PutMarketChange(ctx context.Context, c feed.MarketChange) (feed.MarketStatus, feed.ChangeEffect, error) {
-	var (
-		stored feed.MarketStatus
-		effect feed.ChangeEffect
-	)
-	err := s.writeItem(ctx, feed.MarketKey(c.GameID, c.Market, c.Period), func(cur feed.Item, at time.Time) (feed.Item, error) {
-		var old feed.MarketStatus
-		if cur != nil {
-			var err error
-			if old, err = feed.DecodeMarket(cur); err != nil {
-				return nil, err
-			}
-		}
-		next, eff, err := feed.ApplyMarketChange(old, cur != nil, c)
-		if err != nil {
-			return nil, err
-		}
-		stored, effect = next, eff
-		if eff != feed.Applied {
-			return nil, errNoWrite
-		}
-		next.UpdatedAt = at
-		it := feed.MarketItem(next)
-		stored, err = feed.DecodeMarket(it) // as a read returns it
-		return it, err
-	})
-	if err != nil {
+	w := &store.MarketWrite{Change: c}
+	if err := s.writeItem(ctx, feed.MarketKey(c.GameID, c.Market, c.Period), w.Plan); err != nil {
 		return feed.MarketStatus{}, 0, fmt.Errorf("put market change %s %s: %w", c.GameID, feed.MarketID(c.Market, c.Period), err)
 	}
-	return stored, effect, nil
+	return w.Stored, w.Effect, nil
 }
 
 // Markets returns the statuses of a game's markets, by market then period
@@ -185,56 +159,22 @@ func (s *Store) listItems(pk, prefix string, fn func(feed.Item) error) error {
 	})
 }
 
-// providerWrite writes a provider's liveness item as rule decides.
-func (s *Store) providerWrite(ctx context.Context, provider string, rule func(cur feed.ProviderStatus, found bool) (feed.ProviderStatus, bool)) (feed.ProviderStatus, bool, error) {
-	var (
-		stored  feed.ProviderStatus
-		written bool
-	)
-	err := s.writeItem(ctx, feed.ProviderKey(provider), func(cur feed.Item, _ time.Time) (feed.Item, error) {
-		var old feed.ProviderStatus
-		if cur != nil {
-			var err error
-			if old, err = feed.DecodeProvider(cur); err != nil {
-				return nil, err
-			}
-		}
-		next, write := rule(old, cur != nil)
-		stored, written = next, write
-		if !write {
-			return nil, errNoWrite
-		}
-		it := feed.ProviderItem(next)
-		var err error
-		stored, err = feed.DecodeProvider(it)
-		return it, err
-	})
-	if err != nil {
-		return feed.ProviderStatus{}, false, err
-	}
-	return stored, written, nil
-}
-
 // Heard records that provider was heard at, by feed.Heard.
 func (s *Store) Heard(ctx context.Context, provider string, at time.Time) (feed.ProviderStatus, bool, error) {
-	st, written, err := s.providerWrite(ctx, provider, func(cur feed.ProviderStatus, found bool) (feed.ProviderStatus, bool) {
-		return feed.Heard(cur, found, provider, at)
-	})
-	if err != nil {
+	w := store.HeardWrite(provider, at)
+	if err := s.writeItem(ctx, feed.ProviderKey(provider), w.Plan); err != nil {
 		return feed.ProviderStatus{}, false, fmt.Errorf("heard provider %s: %w", provider, err)
 	}
-	return st, written, nil
+	return w.Stored, w.Written, nil
 }
 
 // MarkProviderDown marks provider down by feed.MarkDown.
 func (s *Store) MarkProviderDown(ctx context.Context, provider string, lastHeard, at time.Time, by string) (feed.ProviderStatus, bool, error) {
-	st, written, err := s.providerWrite(ctx, provider, func(cur feed.ProviderStatus, found bool) (feed.ProviderStatus, bool) {
-		return feed.MarkDown(cur, found, lastHeard, at, by)
-	})
-	if err != nil {
+	w := store.MarkDownWrite(lastHeard, at, by)
+	if err := s.writeItem(ctx, feed.ProviderKey(provider), w.Plan); err != nil {
 		return feed.ProviderStatus{}, false, fmt.Errorf("mark provider %s down: %w", provider, err)
 	}
-	return st, written, nil
+	return w.Stored, w.Written, nil
 }
 
 // Providers returns every provider's liveness, by provider (key order).
@@ -254,30 +194,9 @@ func (s *Store) Providers(_ context.Context) ([]feed.ProviderStatus, error) {
 // AcquireLease takes or renews the lease name for holder until now+ttl
 // when feed.LeaseFree allows.
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (feed.Lease, bool, error) {
-	var (
-		lease feed.Lease
-		held  bool
-	)
-	err := s.writeItem(ctx, feed.LeaseKey(name), func(cur feed.Item, _ time.Time) (feed.Item, error) {
-		var old feed.Lease
-		if cur != nil {
-			var err error
-			if old, err = feed.DecodeLease(cur); err != nil {
-				return nil, err
-			}
-		}
-		if !feed.LeaseFree(old, cur != nil, holder, now) {
-			lease, held = old, false
-			return nil, errNoWrite
-		}
-		it := feed.LeaseItem(feed.Lease{Name: name, Holder: holder, Expires: now.Add(ttl)})
-		var err error
-		lease, err = feed.DecodeLease(it)
-		held = err == nil
-		return it, err
-	})
-	if err != nil {
+	w := &store.LeaseWrite{Name: name, Holder: holder, Now: now, TTL: ttl}
+	if err := s.writeItem(ctx, feed.LeaseKey(name), w.Plan); err != nil {
 		return feed.Lease{}, false, fmt.Errorf("acquire lease %s: %w", name, err)
 	}
-	return lease, held, nil
+	return w.Lease, w.Held, nil
 }
