@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oddsfeed/oddsfeed/internal/feed"
+	"github.com/oddsfeed/oddsfeed/internal/harness"
 	"github.com/oddsfeed/oddsfeed/internal/ingest"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
 )
@@ -213,7 +214,7 @@ func (s *heardCounting) Heard(ctx context.Context, provider string, at time.Time
 // record it heard, at most once per feed.HeardGranularity from this
 // replica; an admin's heartbeat names its provider.
 func TestHeartbeatAndOddsRecordLiveness(t *testing.T) {
-	clk := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	clk := harness.NewClock(time.Now().UTC().Truncate(time.Millisecond))
 	var hs *heardCounting
 	e := newEnv(t, envOpt{opts: ingest.Options{Now: clk.Now},
 		wrap: func(s *embedded.Store) ingest.Store { hs = &heardCounting{Store: s}; return hs }})

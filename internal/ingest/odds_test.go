@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oddsfeed/oddsfeed/internal/feed"
+	"github.com/oddsfeed/oddsfeed/internal/harness"
 	"github.com/oddsfeed/oddsfeed/internal/ingest"
 	"github.com/oddsfeed/oddsfeed/internal/store"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
@@ -241,7 +242,7 @@ func TestPostOddsAuth(t *testing.T) {
 }
 
 func TestPostOddsRateLimit(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := harness.NewClock(time.Now())
 	e := newEnv(t, envOpt{opts: ingest.Options{Rate: 1, Burst: 3, Now: clk.Now}})
 	e.putGame("g1")
 	at := time.Now().Add(-time.Hour)

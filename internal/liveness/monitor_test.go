@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oddsfeed/oddsfeed/internal/feed"
+	"github.com/oddsfeed/oddsfeed/internal/harness"
 	"github.com/oddsfeed/oddsfeed/internal/liveness"
 	"github.com/oddsfeed/oddsfeed/internal/store/embedded"
 )
@@ -22,24 +23,6 @@ func openStore(t *testing.T) *embedded.Store {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
-}
-
-// clock is a settable clock shared by monitors.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // logBuffer is a concurrency-safe log sink.
@@ -88,7 +71,7 @@ func heard(t *testing.T, s *embedded.Store, name string, at time.Time) {
 func TestSilentProviderMarkedDown(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)}
+	clk := harness.NewClock(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
 	logs := &logBuffer{}
 	m := liveness.New(s, liveness.Options{Timeout: 10 * time.Second, Replica: "r1", Clock: clk.Now,
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
@@ -136,7 +119,7 @@ func TestSilentProviderMarkedDown(t *testing.T) {
 func TestOneReplicaDecides(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)}
+	clk := harness.NewClock(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
 	opts := func(replica string) liveness.Options {
 		return liveness.Options{Timeout: 2 * time.Second, Replica: replica, Clock: clk.Now}
 	}
