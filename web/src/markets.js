@@ -60,7 +60,7 @@ export function priceText(o, outcome) {
 
 export const reasonText = (r) => REASONS[r] || r || '';
 
-const RESULT_LABELS = { win: 'win', lose: 'lose', void: 'void', push: 'push', half_win: 'half win', half_lose: 'half lose' };
+export const RESULT_LABELS = { win: 'win', lose: 'lose', void: 'void', push: 'push', half_win: 'half win', half_lose: 'half lose' };
 
 // resultsText: "Home win · Away lose".
 export function resultsText(s) {
