@@ -2,7 +2,8 @@
 // serve -demo` the README's way (embedded default, a fresh ./data, its own
 // Postgres): sign in at the server's address with the dev-analyst key
 // through the sign-in form, watch the board move, the reports fill with
-// numbers and the pipeline page show both consumers with their shards.
+// numbers (the market reports too) and the pipeline page show both
+// consumers with their shards.
 // Debian's chromium through playwright-core.
 //
 // Environment: ODDSFEED_URL, E2E_KEY (the dev-analyst key from
@@ -105,6 +106,23 @@ try {
     )
   ).jsonValue();
   console.log(`reports: ${reports.movers} movers; provider ticks ${JSON.stringify(reports.ticks)}`);
+
+  step('the market reports: a margin of every provider; suspensions, outages and settlements load');
+  const markets = await (
+    await page.waitForFunction(
+      (providers) => {
+        const heads = [...document.querySelectorAll('#margins-table thead th')].map((th) => th.textContent);
+        const pct = providers.every((p) => [...document.querySelectorAll(`#margins-table td[data-provider="${p}"]`)].some((td) => /%$/.test(td.textContent)));
+        const loaded = ['suspensions', 'outages', 'settlements'].every((id) => document.querySelector(`#${id} table, #${id} .notice.info`));
+        return providers.every((p) => heads.includes(p)) && pct && loaded && { markets: document.querySelectorAll('#margins-table tbody tr').length, suspended: document.querySelectorAll('#suspensions-table tbody tr').length };
+      },
+      providers,
+      { polling: 250, timeout: 90_000 },
+    )
+  ).jsonValue();
+  const failures = await page.$$eval('main .notice.error', (ps) => ps.map((p) => p.textContent));
+  check(failures.length === 0, `reports failed: ${failures.join('; ')}`);
+  console.log(`market reports: margins of ${markets.markets} markets; ${markets.suspended} suspensions`);
 
   step('the pipeline shows both consumers with their shards');
   await page.click('nav a[href="/pipeline"]');
