@@ -5,7 +5,8 @@
 //
 // Environment: ODDSFEED_URL, E2E_KEY (an analyst's API key), E2E_GAME (a
 // live game every provider quotes), E2E_SCREENSHOTS (the directory),
-// CHROMIUM (the browser).
+// E2E_REPORTS_WAIT_MS (how long to wait for each market report's first
+// row; default 20 s), CHROMIUM (the browser).
 
 import { chromium } from 'playwright-core';
 import path from 'node:path';
@@ -52,6 +53,12 @@ try {
   await page.goto(base + '/reports');
   await page.waitForSelector('#movers-table tbody tr');
   await page.waitForSelector('#providers-table tbody tr');
+  await page.waitForSelector('#margins-table tbody tr');
+  // Suspensions, settlements (games closing) and an outage (the demo's
+  // quiet provider, first after a few minutes) when they come soon.
+  for (const id of ['suspensions', 'settlements', 'outages']) {
+    await page.waitForSelector(`#${id}-table tbody tr`, { timeout: Number(env('E2E_REPORTS_WAIT_MS', '20000')) }).catch(() => {});
+  }
   await shot('reports.png', true);
 } catch (e) {
   failed = true;
