@@ -18,7 +18,7 @@ function windowSelect(id, values, initial) {
 }
 
 // fmtDuration: 45s, 12m 05s, 3h 20m, 2d 4h.
-export function fmtDuration(seconds) {
+function fmtDuration(seconds) {
   const s = Math.round(seconds || 0);
   const two = (n) => String(n).padStart(2, '0');
   if (s < 60) return `${s}s`;
@@ -31,7 +31,7 @@ export function fmtDuration(seconds) {
 const marketRank = (m) => (MARKETS.includes(m) ? MARKETS.indexOf(m) : MARKETS.length);
 const byMarket = (a, b) => marketRank(a.market) - marketRank(b.market) || a.market.localeCompare(b.market) || (a.period || '').localeCompare(b.period || '');
 const mlabel = (r) => marketLabel(`${r.market}/${r.period || 'full'}`);
-const ongoingPill = (n, text) => (n ? h('span', { className: 'pill slow' }, text) : h('span', { className: 'muted' }, '—'));
+const ongoingPill = (n, text, kind = 'slow') => (n ? h('span', { className: `pill ${kind}` }, text) : h('span', { className: 'muted' }, '—'));
 
 function table(id, headers, rows) {
   return h(
@@ -136,6 +136,9 @@ export function reportsPage(main) {
 
   const win = () => marketsWin.value;
   const winText = () => marketsWin.selectedOptions[0]?.textContent || win();
+  // stale: an answer for a window no longer selected (the selector changed
+  // while it was on its way) is dropped.
+  const stale = (w) => w !== win();
 
   // Game names for the suspensions' rows: fetched once per game.
   const names = new Map();
@@ -146,9 +149,12 @@ export function reportsPage(main) {
 
   async function loadSuspensions() {
     try {
-      const r = await api(`/v1/reports/suspensions?window=${win()}&limit=${TOP_SUSPENSIONS}`);
+      const w = win();
+      const r = await api(`/v1/reports/suspensions?window=${w}&limit=${TOP_SUSPENSIONS}`);
+      if (stale(w)) return;
       if (r.suspensions.length === 0) return message(suspensions, `No market was suspended in the last ${winText()}.`);
       const games = await Promise.all(r.suspensions.map((x) => gameName(x.gameId)));
+      if (stale(w)) return;
       suspensions.replaceChildren(
         table(
           'suspensions-table',
@@ -175,7 +181,9 @@ export function reportsPage(main) {
 
   async function loadOutages() {
     try {
-      const r = await api(`/v1/reports/outages?window=${win()}`);
+      const w = win();
+      const r = await api(`/v1/reports/outages?window=${w}`);
+      if (stale(w)) return;
       if (r.providers.length === 0) return message(outages, `No provider went down in the last ${winText()}.`);
       outages.replaceChildren(
         table(
@@ -190,7 +198,7 @@ export function reportsPage(main) {
               h('td', { className: 'num' }, fmtDuration(p.longestSeconds)),
               h('td', { className: 'num' }, fmtDuration(p.totalSeconds)),
               h('td', { className: 'num muted' }, fmtAgo(p.lastDownAt)),
-              h('td', null, p.ongoing ? h('span', { className: 'pill stale' }, 'down') : h('span', { className: 'muted' }, '—')),
+              h('td', null, ongoingPill(p.ongoing, 'down', 'stale')),
             ),
           ),
         ),
@@ -202,7 +210,9 @@ export function reportsPage(main) {
 
   async function loadSettlements() {
     try {
-      const r = await api(`/v1/reports/settlements?window=${win()}`);
+      const w = win();
+      const r = await api(`/v1/reports/settlements?window=${w}`);
+      if (stale(w)) return;
       if (r.markets.length === 0) return message(settlements, `No market was settled or cancelled in the last ${winText()}.`);
       const count = (v, cls = '') => h('td', { className: `num ${v ? cls : 'muted'}` }, fmtInt(v));
       const summary = table(
@@ -262,7 +272,9 @@ export function reportsPage(main) {
   // average overround; the lowest of a row is marked best).
   async function loadMargins() {
     try {
-      const r = await api(`/v1/reports/margins?window=${win()}`);
+      const w = win();
+      const r = await api(`/v1/reports/margins?window=${w}`);
+      if (stale(w)) return;
       if (r.margins.length === 0) return message(margins, `No quote in the last ${winText()}.`);
       const provs = [...new Set(r.margins.map((m) => m.provider))].sort();
       const rows = new Map();
