@@ -149,8 +149,8 @@ try {
   eq(
     await rows('results'),
     [
-      ['Moneyline', 'Away', '2', '3', '0'],
       ['Moneyline', 'Home', '3', '2', '0'],
+      ['Moneyline', 'Away', '2', '3', '0'],
       ['Total', 'Over', '6', '0', '1'],
       ['Total', 'Under', '0', '6', '1'],
     ],

@@ -6,7 +6,7 @@
 
 import { api, HTTPError } from './api.js';
 import { h, fmtSpread, fmtOdds, fmtAgo, fmtInt, fmtPct, impliedProbability, matchup, message } from './format.js';
-import { MARKET_LABELS, MARKETS, OUTCOME_LABELS, RESULT_LABELS, marketLabel, reasonText } from './markets.js';
+import { MARKET_LABELS, MARKETS, OUTCOME_LABELS, RESULT_LABELS, marketLabel, outcomes, reasonText } from './markets.js';
 
 const NOT_CONFIGURED = 'Reporting is not configured on this server: it needs Postgres: apt-get install postgresql and restart the server (it then runs its own), or set ODDSFEED_DATABASE_URL.';
 const REFRESH_MS = 10_000;
@@ -243,7 +243,7 @@ export function reportsPage(main) {
               'results-table',
               [['Market'], ['Outcome'], ...cols.map((c) => [RESULT_LABELS[c] || c, 1])],
               [...rows.values()]
-                .sort((a, b) => byMarket(a, b))
+                .sort((a, b) => byMarket(a, b) || outcomes(a.market).indexOf(a.outcome) - outcomes(b.market).indexOf(b.outcome))
                 .map((x) =>
                   h(
                     'tr',
