@@ -135,7 +135,9 @@ func TestAccess(t *testing.T) {
 	apis := []struct{ method, path string }{
 		{"GET", "/v1/games?status=live"}, {"GET", "/v1/games/football-000"}, {"GET", "/v1/games/football-000/odds"},
 		{"GET", "/v1/games/football-000/odds/latest"}, {"GET", "/v1/reports/movers"}, {"GET", "/v1/reports/pipeline"},
-		{"GET", "/v1/reports/providers"}, {"POST", "/v1/stream/token"}, {"POST", "/v1/admin/replay"}, {"GET", "/v1/stream"},
+		{"GET", "/v1/reports/providers"}, {"GET", "/v1/reports/suspensions"}, {"GET", "/v1/reports/outages"},
+		{"GET", "/v1/reports/settlements"}, {"GET", "/v1/reports/margins"},
+		{"POST", "/v1/stream/token"}, {"POST", "/v1/admin/replay"}, {"GET", "/v1/stream"},
 	}
 
 	t.Run("anonymous pages redirect to sign-in", func(t *testing.T) {
