@@ -12,15 +12,10 @@
 // answers "POSTED" on stdin. Lines starting "STEP" are progress; the last
 // line is "RESULT <json>" with the timings. Any failure exits non-zero.
 
-import { chromium } from 'playwright-core';
+import { check, env, run, step } from './lib.mjs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 
-const env = (k, def) => {
-  const v = process.env[k] ?? def;
-  if (v === undefined) throw new Error(`${k} is not set`);
-  return v;
-};
 const base = env('ODDSFEED_URL');
 const user = env('E2E_USER');
 const pass = env('E2E_PASSWORD');
@@ -39,10 +34,6 @@ async function ask(question, answer) {
   if (done || value.trim() !== answer) throw new Error(`asked ${question}, the Go side answered ${done ? 'EOF' : value}`);
 }
 
-const step = (s) => console.log(`STEP ${s}`);
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 // Only the sign-in page is shot from these fixtures: the board, game and
 // reports screenshots come from a demo server (TestDemoScreenshots), the
 // pipeline's from a simulator-fed one (TestBrowserPipeline).
@@ -50,22 +41,8 @@ async function shot(page, name, fullPage = false) {
   if (shots) await page.screenshot({ path: path.join(shots, name), fullPage });
 }
 
-const browser = await chromium.launch({
-  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
 const result = {};
-let failed = false;
-try {
+await run(async (browser) => {
   const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await ctx.newPage();
   const errors = [];
@@ -211,12 +188,10 @@ try {
   await page.waitForSelector('#dead-letters .notice.ok');
 
   check(errors.length === 0, `browser errors:\n${errors.join('\n')}`);
-} catch (e) {
-  failed = true;
-  console.error(e.stack || String(e));
-} finally {
-  await browser.close();
-  stdin.close();
-}
-console.log(`RESULT ${JSON.stringify(result)}`);
-process.exit(failed ? 1 : 0);
+}, {
+  args: ['--disable-quic'],
+  after: () => {
+    stdin.close();
+    console.log(`RESULT ${JSON.stringify(result)}`);
+  },
+});

@@ -3,29 +3,20 @@
 // TestDemoScreenshots (ODDSFEED_DEMO_SCREENSHOTS=1). Debian's chromium
 // through playwright-core.
 //
-// Environment: ODDSFEED_URL, E2E_KEY (an analyst's API key), E2E_GAME (a
-// live game every provider quotes), E2E_SCREENSHOTS (the directory),
-// E2E_REPORTS_WAIT_MS (how long to wait for each market report's first
-// row; default 20 s), CHROMIUM (the browser).
+// Environment: ODDSFEED_URL, E2E_KEY (a trader's API key: the board shows
+// the Suspend / Re-open controls), E2E_GAME (a live game every provider
+// quotes), E2E_SCREENSHOTS (the directory), E2E_REPORTS_WAIT_MS (how long
+// to wait for each market report's first row; default 20 s), CHROMIUM (the
+// browser).
 
-import { chromium } from 'playwright-core';
+import { env, run } from './lib.mjs';
 import path from 'node:path';
 
-const env = (k, def) => {
-  const v = process.env[k] ?? def;
-  if (v === undefined) throw new Error(`${k} is not set`);
-  return v;
-};
 const base = env('ODDSFEED_URL');
 const shots = env('E2E_SCREENSHOTS');
 const gameId = env('E2E_GAME');
 
-const browser = await chromium.launch({
-  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-});
-let failed = false;
-try {
+await run(async (browser) => {
   const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
   page.setDefaultTimeout(30_000);
   const shot = (name, fullPage = false) => page.screenshot({ path: path.join(shots, name), fullPage });
@@ -38,6 +29,7 @@ try {
   await page.waitForSelector('#conn[data-state=live]');
   await page.waitForSelector('#board td[data-cell="total:over"]:not(:empty)'); // every market type quoted
   await page.waitForSelector('#provider-strip .prov');
+  await page.waitForSelector('#board td.mstat button.trade'); // the trader's controls
   // A market suspended (the simulator's bet stops around game events), when one comes soon.
   await page.waitForSelector('#board td.mstat[data-state=suspended]', { timeout: 20_000 }).catch(() => {});
   await page.waitForFunction(() => document.querySelectorAll('#board td.up, #board td.down').length >= 3); // moves flash
@@ -60,10 +52,4 @@ try {
     await page.waitForSelector(`#${id}-table tbody tr`, { timeout: Number(env('E2E_REPORTS_WAIT_MS', '20000')) }).catch(() => {});
   }
   await shot('reports.png', true);
-} catch (e) {
-  failed = true;
-  console.error(e.stack || String(e));
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -13,14 +13,9 @@
 // server and watches what its stream sends. Lines starting "STEP" are
 // progress. Any failure exits non-zero.
 
-import { chromium } from 'playwright-core';
+import { check, env, run, step } from './lib.mjs';
 import { compareTime, seconds } from '../src/ticks.js';
 
-const env = (k, def) => {
-  const v = process.env[k] ?? def;
-  if (v === undefined) throw new Error(`${k} is not set`);
-  return v;
-};
 const base = env('ODDSFEED_URL');
 const unitGame = env('E2E_UNIT_GAME');
 const gameId = env('E2E_GAME');
@@ -28,10 +23,6 @@ const t0 = env('E2E_T0');
 const [p1, p2] = env('E2E_PROVIDERS').split(',');
 const keys = JSON.parse(env('E2E_PROVIDER_KEYS'));
 
-const step = (s) => console.log(`STEP ${s}`);
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 const fmtOdds = (v) => (v > 0 ? `+${v}` : `${v}`);
 // at: an observedAt `min` minutes from now, with nanoseconds.
 const at = (min) => new Date(Date.now() + min * 60e3).toISOString().replace('Z', '456789Z');
@@ -125,12 +116,7 @@ async function post(o) {
   return JSON.parse(body);
 }
 
-const browser = await chromium.launch({
-  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let failed = false;
-try {
+await run(async (browser) => {
   const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const errors = [];
   const newPage = async () => {
@@ -280,10 +266,4 @@ try {
   await expectGame(game, p1, [[t0, 120], [t1, 140], [t2, 155, true]]);
 
   check(errors.length === 0, `browser errors:\n${errors.join('\n')}`);
-} catch (e) {
-  failed = true;
-  console.error(e.stack || String(e));
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

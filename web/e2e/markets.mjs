@@ -8,18 +8,9 @@
 // empty), CHROMIUM. Lines starting "STEP" are progress. Any failure exits
 // non-zero.
 
-import { chromium } from 'playwright-core';
+import { check, env, run, step } from './lib.mjs';
 
-const env = (k, def) => {
-  const v = process.env[k] ?? def;
-  if (v === undefined) throw new Error(`${k} is not set`);
-  return v;
-};
 const base = env('ODDSFEED_URL');
-const step = (s) => console.log(`STEP ${s}`);
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 const ago = (s) => new Date(Date.now() - s * 1000).toISOString();
 
 // Two games: soccer (three-way) and basketball (moneyline), three providers.
@@ -55,12 +46,7 @@ const status = (game, market, state, extra = {}) => ({ gameId: game.id, market, 
 const soccerNow = P.flatMap((_, i) => quotesOf(soccer, i));
 const providers = P.map((p) => ({ provider: p, status: 'up', lastHeard: ago(2), version: 1 }));
 
-const browser = await chromium.launch({
-  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let failed = false;
-try {
+await run(async (browser) => {
   const errors = [];
   // open signs a user in (its own browser context) and opens the board with
   // the API and the stream mocked; it returns the page and send(frame).
@@ -248,10 +234,4 @@ try {
   check((await a.page.$$('#trade-reason')).length === 0, 'an analyst sees the reason input');
 
   check(errors.length === 0, `browser errors:\n${errors.join('\n')}`);
-} catch (e) {
-  failed = true;
-  console.error(e.stack || String(e));
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -9,30 +9,16 @@
 // write the page's screenshot to, or empty), CHROMIUM. Lines starting
 // "STEP" are progress. Any failure exits non-zero.
 
-import { chromium } from 'playwright-core';
+import { check, env, run, step } from './lib.mjs';
 
-const env = (k, def) => {
-  const v = process.env[k] ?? def;
-  if (v === undefined) throw new Error(`${k} is not set`);
-  return v;
-};
 const base = env('ODDSFEED_URL');
 const postgres = env('E2E_POSTGRES') === '1';
 const screenshot = env('E2E_SCREENSHOT', '');
 const consumers = postgres ? ['broadcast', 'reporting'] : ['broadcast'];
 
-const step = (s) => console.log(`STEP ${s}`);
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 const num = (s) => Number(String(s).replace(/[^0-9.]/g, ''));
 
-const browser = await chromium.launch({
-  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let failed = false;
-try {
+await run(async (browser) => {
   const ctx = await browser.newContext({ viewport: { width: 1440, height: 1300 } });
   const errors = [];
   const watch = (page) => {
@@ -111,10 +97,4 @@ try {
     check(await page.$eval('#replay', (b) => b.hidden), 'the replay button shows without Postgres');
   }
   check(errors.length === 0, `browser errors:\n${errors.join('\n')}`);
-} catch (e) {
-  failed = true;
-  console.error(e.stack || String(e));
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

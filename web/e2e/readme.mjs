@@ -11,27 +11,12 @@
 // separated), CHROMIUM. Lines starting "STEP" are progress. Any failure
 // exits non-zero.
 
-import { chromium } from 'playwright-core';
+import { check, env, run, step } from './lib.mjs';
 
-const env = (k, def) => {
-  const v = process.env[k] ?? def;
-  if (v === undefined) throw new Error(`${k} is not set`);
-  return v;
-};
 const base = env('ODDSFEED_URL');
 const providers = env('E2E_PROVIDERS').split(',');
 
-const step = (s) => console.log(`STEP ${s}`);
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-const browser = await chromium.launch({
-  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let failed = false;
-try {
+await run(async (browser) => {
   const page = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
@@ -138,10 +123,4 @@ try {
   console.log(`pipeline: consumers ${shown}; shards ${consumers.map((c) => `${c} ${shards.filter((s) => s === c).length}`).join(', ')}`);
 
   check(errors.length === 0, `browser errors:\n${errors.join('\n')}`);
-} catch (e) {
-  failed = true;
-  console.error(e.stack || String(e));
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -9,18 +9,9 @@
 // for a screenshot of the page, or empty), CHROMIUM. Lines starting "STEP"
 // are progress. Any failure exits non-zero.
 
-import { chromium } from 'playwright-core';
+import { check, env, run, step } from './lib.mjs';
 
-const env = (k, def) => {
-  const v = process.env[k] ?? def;
-  if (v === undefined) throw new Error(`${k} is not set`);
-  return v;
-};
 const base = env('ODDSFEED_URL');
-const step = (s) => console.log(`STEP ${s}`);
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 const ago = (s) => new Date(Date.now() - s * 1000).toISOString();
 const range = { since: ago(86400), until: ago(0) };
 
@@ -74,12 +65,7 @@ const reports = {
   },
 };
 
-const browser = await chromium.launch({
-  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let failed = false;
-try {
+await run(async (browser) => {
   const errors = [];
   const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await ctx.newPage();
@@ -190,10 +176,4 @@ try {
     await page.waitForFunction((id) => document.querySelector(`#${id} .notice`)?.textContent.includes('Reporting is not configured'), id);
   }
   check(errors.length === 0, errors.join('\n'));
-} catch (e) {
-  failed = true;
-  console.error(e.stack || String(e));
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -14,22 +14,13 @@
 // server's provider timeout), CHROMIUM. Lines starting "STEP" are
 // progress; "RESULT <json>" has the timings. Any failure exits non-zero.
 
-import { chromium } from 'playwright-core';
+import { check, env, run, step } from './lib.mjs';
 
-const env = (k, def) => {
-  const v = process.env[k] ?? def;
-  if (v === undefined) throw new Error(`${k} is not set`);
-  return v;
-};
 const base = env('ODDSFEED_URL');
 const gameId = env('E2E_GAME');
 const [p0, p1, quiet] = env('E2E_PROVIDERS').split(',');
 const keys = JSON.parse(env('E2E_PROVIDER_KEYS'));
 const timeoutMs = Number(env('E2E_TIMEOUT_MS'));
-const step = (s) => console.log(`STEP ${s}`);
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 const result = {};
 
 async function call(method, path, key, body) {
@@ -54,13 +45,8 @@ const quotes = (provider, d = 0) => {
 };
 const postQuotes = (provider, d) => call('POST', '/v1/odds', keys[provider], { odds: quotes(provider, d) });
 
-const browser = await chromium.launch({
-  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let failed = false;
 let beating = null;
-try {
+await run(async (browser) => {
   step('two providers alive (heartbeats), a soccer game quoted in every market');
   const beat = () => Promise.all([p0, p1].map((p) => call('POST', '/v1/heartbeat', keys[p], {}).catch((e) => console.error(`heartbeat: ${e.message}`))));
   await beat();
@@ -159,11 +145,4 @@ try {
 
   check(errors.length === 0, `browser errors:\n${errors.join('\n')}`);
   console.log(`RESULT ${JSON.stringify(result)}`);
-} catch (e) {
-  failed = true;
-  console.error(e.stack || String(e));
-} finally {
-  clearInterval(beating);
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+}, { after: () => clearInterval(beating) });

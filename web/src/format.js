@@ -71,3 +71,14 @@ export function matchup(g) {
 export function message(el, text, kind = 'info') {
   el.replaceChildren(h('p', { className: `notice ${kind}` }, text));
 }
+
+// table builds a report table: head is [[label, numeric], ...] (numeric
+// headers are right-aligned), rows its <tr> elements.
+export function table(id, head, rows) {
+  return h(
+    'table',
+    { className: 'report', id },
+    h('thead', null, h('tr', null, ...head.map(([t, num]) => h('th', { className: num ? 'num' : '' }, t)))),
+    h('tbody', null, ...rows),
+  );
+}

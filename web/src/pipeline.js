@@ -7,7 +7,7 @@
 
 import { api } from './api.js';
 import { lineChart } from './chart.js';
-import { h, fmtInt, fmtAgo, fmtTime, message } from './format.js';
+import { h, fmtInt, fmtAgo, fmtTime, message, table } from './format.js';
 
 const POLL_MS = 2000;
 const KEEP_POINTS = 150; // 5 minutes of polls
@@ -28,15 +28,6 @@ function rates() {
 }
 
 const stat = (label, value, id, cls = '') => h('div', { className: `stat ${cls}`, id }, h('div', { className: 'stat-value' }, value), h('div', { className: 'stat-label' }, label));
-
-function table(id, head, rows) {
-  return h(
-    'table',
-    { className: 'report', id },
-    h('thead', null, h('tr', null, ...head.map(([t, num]) => h('th', { className: num ? 'num' : '' }, t)))),
-    h('tbody', null, ...rows),
-  );
-}
 
 // position shows a stream position's tail (Kinesis sequence numbers are 56
 // digits), the whole of it on hover.

@@ -5,7 +5,7 @@
 // answers 404 and the page says so.
 
 import { api, HTTPError } from './api.js';
-import { h, fmtSpread, fmtOdds, fmtAgo, fmtInt, fmtPct, impliedProbability, matchup, message } from './format.js';
+import { h, fmtSpread, fmtOdds, fmtAgo, fmtInt, fmtPct, impliedProbability, matchup, message, table } from './format.js';
 import { MARKET_LABELS, MARKETS, OUTCOME_LABELS, RESULT_LABELS, marketLabel, outcomes, reasonText } from './markets.js';
 
 const NOT_CONFIGURED = 'Reporting is not configured on this server: it needs Postgres: apt-get install postgresql and restart the server (it then runs its own), or set ODDSFEED_DATABASE_URL.';
@@ -32,15 +32,6 @@ const marketRank = (m) => (MARKETS.includes(m) ? MARKETS.indexOf(m) : MARKETS.le
 const byMarket = (a, b) => marketRank(a.market) - marketRank(b.market) || a.market.localeCompare(b.market) || (a.period || '').localeCompare(b.period || '');
 const mlabel = (r) => marketLabel(`${r.market}/${r.period || 'full'}`);
 const ongoingPill = (n, text, kind = 'slow') => (n ? h('span', { className: `pill ${kind}` }, text) : h('span', { className: 'muted' }, '—'));
-
-function table(id, headers, rows) {
-  return h(
-    'table',
-    { className: 'report', id },
-    h('thead', null, h('tr', null, ...headers.map(([t, num]) => h('th', { className: num ? 'num' : '' }, t)))),
-    h('tbody', null, ...rows),
-  );
-}
 
 function moveCell(v, fmt) {
   if (!v) return h('td', { className: 'num muted' }, fmt(0));
