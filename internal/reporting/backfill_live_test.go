@@ -2,6 +2,7 @@ package reporting_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/oddsfeed/oddsfeed/internal/cdc"
@@ -257,7 +259,9 @@ func synced(ctx context.Context, st *embedded.Store, pool *pgxpool.Pool) error {
 		var pos uint64
 		err := pool.QueryRow(ctx, "SELECT coalesce(position, 0)::bigint FROM sync_checkpoints WHERE consumer = $1 AND source = $2",
 			reporting.DefaultConsumerName, cdc.LogSourceName).Scan(&pos)
-		if err != nil || pos >= last {
+		switch {
+		case errors.Is(err, pgx.ErrNoRows): // no checkpoint yet: not synced
+		case err != nil || pos >= last:
 			return err
 		}
 		if time.Now().After(deadline) {
