@@ -168,11 +168,12 @@ func TestDemoScreenshots(t *testing.T) {
 		t.Fatalf("migrate up: %v", err)
 	}
 	base, _ := serveDemo(t, vars)
-	analyst, err := app.DevKey(dir, auth.RoleAnalyst)
+	// The trader's key: the board shows the Suspend / Re-open controls.
+	trader, err := app.DevKey(dir, auth.RoleTrader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := client{t, base, analyst}
+	c := client{t, base, trader}
 	v := &demoView{c: c, games: map[string]feed.Game{}, sports: map[string]bool{},
 		providers: map[string]bool{}, owners: map[string]bool{}, quoted: map[string]bool{}}
 	started := time.Now()
@@ -203,7 +204,7 @@ func TestDemoScreenshots(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", filepath.Join("e2e", "demo.mjs"))
 	cmd.Dir = filepath.Join(root, "web")
-	cmd.Env = append(os.Environ(), "ODDSFEED_URL="+base, "E2E_KEY="+analyst, "E2E_GAME="+game,
+	cmd.Env = append(os.Environ(), "ODDSFEED_URL="+base, "E2E_KEY="+trader, "E2E_GAME="+game,
 		"E2E_SCREENSHOTS="+filepath.Join(root, "docs"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("node e2e/demo.mjs: %v\n%s", err, out)
