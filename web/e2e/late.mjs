@@ -13,7 +13,7 @@
 // server and watches what its stream sends. Lines starting "STEP" are
 // progress. Any failure exits non-zero.
 
-import { check, env, run, step } from './lib.mjs';
+import { check, env, run, signIn, step } from './lib.mjs';
 import { compareTime, seconds } from '../src/ticks.js';
 
 const base = env('ODDSFEED_URL');
@@ -129,11 +129,7 @@ await run(async (browser) => {
 
   step('sign in');
   const page = await newPage();
-  await page.goto(base + '/signin');
-  await page.fill('#signin-password input[name=username]', env('E2E_USER'));
-  await page.fill('#signin-password input[name=password]', env('E2E_PASSWORD'));
-  await page.click('#signin-password button');
-  await page.waitForURL(base + '/');
+  await signIn(page, base, env('E2E_USER'), env('E2E_PASSWORD'));
 
   // Part 1: the stream mocked. Each new connection gets the frames sent
   // with send(); seq counts per connection.

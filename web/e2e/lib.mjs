@@ -20,6 +20,16 @@ export function check(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
+// signIn signs page in at base with a username and password through the
+// sign-in form, and waits for the page it lands on: next, else the board.
+export async function signIn(page, base, user, password, next = '/') {
+  await page.goto(base + (next === '/' ? '/signin' : `/signin?next=${next}`));
+  await page.fill('#signin-password input[name=username]', user);
+  await page.fill('#signin-password input[name=password]', password);
+  await page.click('#signin-password button');
+  await page.waitForURL(base + next);
+}
+
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 // run launches chromium (CHROMIUM, else /usr/bin/chromium; args are added

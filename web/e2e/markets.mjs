@@ -8,7 +8,7 @@
 // empty), CHROMIUM. Lines starting "STEP" are progress. Any failure exits
 // non-zero.
 
-import { check, env, run, step } from './lib.mjs';
+import { check, env, run, signIn, step } from './lib.mjs';
 
 const base = env('ODDSFEED_URL');
 const ago = (s) => new Date(Date.now() - s * 1000).toISOString();
@@ -81,11 +81,7 @@ await run(async (browser) => {
       Object.assign(mock, { ws, subscribed: false, seq: {} });
       ws.onMessage((m) => (mock.subscribed ||= JSON.parse(m).type === 'subscribe'));
     });
-    await page.goto(base + '/signin');
-    await page.fill('#signin-password input[name=username]', user);
-    await page.fill('#signin-password input[name=password]', env('E2E_PASSWORD'));
-    await page.click('#signin-password button');
-    await page.waitForURL(base + '/');
+    await signIn(page, base, user, env('E2E_PASSWORD'));
     for (let i = 0; !mock.subscribed; i++) {
       check(i < 200, 'the board did not subscribe to the (mocked) stream');
       await page.waitForTimeout(50);

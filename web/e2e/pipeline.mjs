@@ -9,7 +9,7 @@
 // write the page's screenshot to, or empty), CHROMIUM. Lines starting
 // "STEP" are progress. Any failure exits non-zero.
 
-import { check, env, run, step } from './lib.mjs';
+import { check, env, run, signIn, step } from './lib.mjs';
 
 const base = env('ODDSFEED_URL');
 const postgres = env('E2E_POSTGRES') === '1';
@@ -32,11 +32,7 @@ await run(async (browser) => {
   const page = watch(await ctx.newPage());
 
   step('an analyst sees the pipeline, replay refused');
-  await page.goto(base + '/signin');
-  await page.fill('#signin-password input[name=username]', env('E2E_USER'));
-  await page.fill('#signin-password input[name=password]', env('E2E_PASSWORD'));
-  await page.click('#signin-password button');
-  await page.waitForURL(base + '/');
+  await signIn(page, base, env('E2E_USER'), env('E2E_PASSWORD'));
   await page.goto(base + '/pipeline');
   await page.waitForSelector('#consumers-table tbody tr[data-consumer=broadcast]');
   check(await page.$eval('#replay', (b) => b.disabled), 'an analyst sees an enabled replay button');

@@ -9,7 +9,7 @@
 // for a screenshot of the page, or empty), CHROMIUM. Lines starting "STEP"
 // are progress. Any failure exits non-zero.
 
-import { check, env, run, step } from './lib.mjs';
+import { check, env, run, signIn, step } from './lib.mjs';
 
 const base = env('ODDSFEED_URL');
 const ago = (s) => new Date(Date.now() - s * 1000).toISOString();
@@ -87,11 +87,7 @@ await run(async (browser) => {
   await page.route('**/v1/games/*', (r) => (r.request().url().endsWith(`/${soccer.id}`) ? r.fulfill(json(soccer)) : r.fulfill(notFound)));
 
   step('sign in and open the reports');
-  await page.goto(base + '/signin?next=/reports');
-  await page.fill('#signin-password input[name=username]', env('E2E_USER'));
-  await page.fill('#signin-password input[name=password]', env('E2E_PASSWORD'));
-  await page.click('#signin-password button');
-  await page.waitForURL(base + '/reports');
+  await signIn(page, base, env('E2E_USER'), env('E2E_PASSWORD'), '/reports');
   await page.waitForSelector('#movers-table tbody tr');
   await page.waitForSelector('#providers-table tbody tr');
   for (const id of ['suspensions', 'outages', 'settlements', 'results', 'margins']) await page.waitForSelector(`#${id}-table tbody tr`);

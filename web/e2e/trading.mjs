@@ -14,7 +14,7 @@
 // server's provider timeout), CHROMIUM. Lines starting "STEP" are
 // progress; "RESULT <json>" has the timings. Any failure exits non-zero.
 
-import { check, env, run, step } from './lib.mjs';
+import { check, env, run, signIn, step } from './lib.mjs';
 
 const base = env('ODDSFEED_URL');
 const gameId = env('E2E_GAME');
@@ -70,11 +70,7 @@ await run(async (browser) => {
     const page = await ctx.newPage();
     page.on('pageerror', (e) => errors.push(`page error (${user}): ${e.message}`));
     page.setDefaultTimeout(15_000);
-    await page.goto(base + '/signin');
-    await page.fill('#signin-password input[name=username]', user);
-    await page.fill('#signin-password input[name=password]', env('E2E_PASSWORD'));
-    await page.click('#signin-password button');
-    await page.waitForURL(base + '/');
+    await signIn(page, base, user, env('E2E_PASSWORD'));
     await page.waitForSelector('#conn[data-state=live]');
     await page.waitForSelector(`#board tbody[data-game="${gameId}"] tr[data-provider="${p1}"] td[data-cell="total:under"]:not(:empty)`);
     return page;
