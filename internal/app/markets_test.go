@@ -203,13 +203,40 @@ func TestMarketsEndToEnd(t *testing.T) {
 				t.Fatalf("rollback of the cancellation: %+v", r)
 			}
 
+			// Every market type is settled and rolled back, and settled again.
+			results := map[string]map[string]string{
+				"three_way": {"home": "win", "draw": "lose", "away": "lose"},
+				"spread":    {"home": "win", "away": "lose"},
+				"total":     {"over": "push", "under": "push"},
+			}
+			t1 := now.Add(10 * time.Second) // after every change above (the bet stops were stamped now+2s)
+			for i, m := range []struct{ market, period string }{{"three_way", "full"}, {"spread", "full"}, {"total", "full"}, {"total", "1h"}} {
+				at := func(n int) time.Time { return t1.Add(time.Duration(10*i+n) * time.Millisecond) }
+				ch := func(action string, n int) map[string]any {
+					return map[string]any{"gameId": "m1", "market": m.market, "period": m.period, "action": action, "at": at(n)}
+				}
+				change(prov, 200, ch("close", 0))
+				settle := ch("settle", 1)
+				settle["results"] = results[m.market]
+				if r := change(prov, 200, settle); r.Status.Status != "settled" || len(r.Status.Results) != len(results[m.market]) {
+					t.Fatalf("settle %v: %+v", m, r)
+				}
+				readUntil(t, c, 10*time.Second, m.market+" settled", marketIs(m.market, "settled"))
+				if r := change(prov, 200, ch("rollback", 2)); r.Status.Status != "closed" || len(r.Status.Results) != 0 {
+					t.Fatalf("rollback %v: %+v", m, r)
+				}
+				readUntil(t, c, 10*time.Second, m.market+" rolled back", marketIs(m.market, "closed"))
+				settle["at"] = at(3)
+				change(prov, 200, settle)
+			}
+
 			// The API reads the same.
 			var got struct {
 				Markets []marketJSON
 				Quotes  []json.RawMessage
 			}
 			ana.want(200, "GET", "/v1/games/m1/markets", nil, &got)
-			want := map[string]string{"moneyline/full": "settled", "three_way/full": "open", "spread/full": "open", "total/full": "open", "total/1h": "open"}
+			want := map[string]string{"moneyline/full": "settled", "three_way/full": "settled", "spread/full": "settled", "total/full": "settled", "total/1h": "settled"}
 			have := map[string]string{}
 			for _, m := range got.Markets {
 				have[m.Market+"/"+m.Period] = m.Status
