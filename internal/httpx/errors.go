@@ -37,7 +37,8 @@ type statusRule struct {
 	typ    string
 }
 
-// statusTable is the one place where error kinds become HTTP statuses.
+// statusTable is the one place where error kinds become HTTP statuses
+// (with classify's types: *http.MaxBytesError 413, feed.FieldErrors 400).
 // The first rule whose error matches (errors.Is) wins.
 var statusTable = []statusRule{
 	{store.ErrNotFound, http.StatusNotFound, TypeNotFound},
@@ -70,6 +71,10 @@ func classify(err error) (int, string) {
 	if errors.As(err, &mbe) {
 		return http.StatusRequestEntityTooLarge, TypeTooLarge
 	}
+	var fe feed.FieldErrors
+	if errors.As(err, &fe) {
+		return http.StatusBadRequest, TypeInvalidInput
+	}
 	return http.StatusInternalServerError, TypeBlank
 }
 
@@ -79,6 +84,15 @@ func classify(err error) (int, string) {
 func Error(w http.ResponseWriter, r *http.Request, err error) {
 	status, typ := classify(err)
 	p := Problem{Type: typ, Status: status}
+	var fe feed.FieldErrors
+	if errors.As(err, &fe) { // the domain's validation: each bad field listed
+		for _, e := range fe {
+			p.Errors = append(p.Errors, ParamError(e.Field, e.Reason))
+		}
+		p.Detail = "nothing was changed: some fields are not valid"
+		WriteProblem(w, r, p)
+		return
+	}
 	switch {
 	case status < 500:
 		p.Detail = err.Error()

@@ -2,6 +2,8 @@ package httpx
 
 import (
 	"net/http"
+
+	"github.com/oddsfeed/oddsfeed/internal/feed"
 )
 
 // ContentTypeProblem is the media type of an RFC 9457 problem document.
@@ -101,4 +103,20 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, p Problem) {
 // problem listing errs.
 func Invalid(w http.ResponseWriter, r *http.Request, status int, detail string, errs ...FieldError) {
 	WriteProblem(w, r, Problem{Type: TypeInvalidInput, Status: status, Detail: detail, Errors: errs})
+}
+
+// BadBody answers 400 for a body whose decoder found bad (reporting true),
+// or does nothing (false) when bad is nil: a bad field is listed under
+// detail; a bad without a field is a body that is not the expected JSON,
+// and its reason is the detail.
+func BadBody(w http.ResponseWriter, r *http.Request, bad *feed.FieldError, detail string) bool {
+	switch {
+	case bad == nil:
+		return false
+	case bad.Field == "":
+		Invalid(w, r, http.StatusBadRequest, bad.Reason)
+	default:
+		Invalid(w, r, http.StatusBadRequest, detail, ParamError(bad.Field, bad.Reason))
+	}
+	return true
 }

@@ -126,12 +126,7 @@ func (h *Handler) postHeartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	provider, bad := decodeHeartbeat(body, p)
-	switch {
-	case bad != nil && bad.Field == "":
-		httpx.Invalid(w, r, http.StatusBadRequest, bad.Reason)
-		return
-	case bad != nil:
-		httpx.Invalid(w, r, http.StatusBadRequest, "the heartbeat was not recorded", httpx.ParamError(bad.Field, bad.Reason))
+	if httpx.BadBody(w, r, bad, "the heartbeat was not recorded") {
 		return
 	}
 	if !h.allow(w, r, p.Name, 1) {

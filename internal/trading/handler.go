@@ -89,12 +89,7 @@ func (h *Handler) serve(action feed.MarketAction) http.HandlerFunc {
 			return
 		}
 		in, bad := decodeAction(body)
-		switch {
-		case bad != nil && bad.Field == "":
-			httpx.Invalid(w, r, http.StatusBadRequest, bad.Reason)
-			return
-		case bad != nil:
-			httpx.Invalid(w, r, http.StatusBadRequest, "nothing was changed", httpx.ParamError(bad.Field, bad.Reason))
+		if httpx.BadBody(w, r, bad, "nothing was changed") {
 			return
 		}
 		act := h.desk.Suspend
@@ -112,14 +107,7 @@ func (h *Handler) serve(action feed.MarketAction) http.HandlerFunc {
 
 // fail writes an error of the desk.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var fe feed.FieldErrors
 	switch {
-	case errors.As(err, &fe):
-		errs := make([]httpx.FieldError, len(fe))
-		for i, e := range fe {
-			errs[i] = httpx.ParamError(e.Field, e.Reason)
-		}
-		httpx.Invalid(w, r, http.StatusBadRequest, "nothing was changed", errs...)
 	case errors.Is(err, ErrNotTrader):
 		httpx.WriteProblem(w, r, httpx.Problem{Type: httpx.TypeForbidden, Status: http.StatusForbidden, Detail: err.Error()})
 	default:
