@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 )
 
 // Market is a kind of bet on a game. Every Odds is a quote for one market
@@ -88,19 +87,8 @@ func (m Market) Outcomes() []Outcome {
 func (m Market) HasOutcome(o Outcome) bool { return slices.Contains(m.Outcomes(), o) }
 
 // MarketID names one market of a game: its type and period, as
-// "<market>/<period>" (for example "total/1h"). It is the key of the hub's
-// per-market state and of the dashboard's columns.
+// "<market>/<period>" (for example "total/1h").
 func MarketID(m Market, p Period) string { return string(m.Or()) + "/" + string(p.Or()) }
-
-// ParseMarketID splits a MarketID; ok is false when s is not one.
-func ParseMarketID(s string) (m Market, p Period, ok bool) {
-	ms, ps, found := strings.Cut(s, "/")
-	m, p = Market(ms), Period(ps)
-	if !found || m == "" || p == "" || !m.Valid() || !p.Valid() {
-		return "", "", false
-	}
-	return m, p, true
-}
 
 // Price returns the quote's American price of outcome o (0 when o is not
 // an outcome of its market).

@@ -25,18 +25,13 @@ type ProviderStatus struct {
 	LastHeard time.Time     `json:"lastHeard"`
 	// DownAt is when the provider was last marked down (zero: never).
 	// Its quotes received before DownAt stay suspended, even after it is
-	// heard again, until it quotes again (Suspends).
+	// heard again, until it quotes again (clients judge it: a quote whose
+	// receivedAt is before its provider's downAt; docs/protocol.md).
 	DownAt time.Time `json:"downAt,omitzero"`
 	// DecidedBy names the replica that marked it down.
 	DecidedBy string `json:"decidedBy,omitempty"`
 	// Version is set by the store: 1 on creation, +1 per change.
 	Version int64 `json:"version"`
-}
-
-// Suspends reports whether s suspends quote q of its provider: q was
-// received before the provider was last marked down.
-func (s ProviderStatus) Suspends(q Odds) bool {
-	return !s.DownAt.IsZero() && q.Provider == s.Provider && q.ReceivedAt.Before(s.DownAt)
 }
 
 // Heard is the rule both adapters record a provider being heard at by:
